@@ -1,0 +1,68 @@
+import type { SchemaObject } from 'ajv';
+import { ajv, describeErrors } from './ajv';
+import { SIGNAL_NAME_PATTERN } from '../signals';
+
+export type Quality = 'good' | 'uncertain' | 'bad';
+export const QUALITIES: readonly Quality[] = ['good', 'uncertain', 'bad'];
+
+/** Where a reading came from and what it looked like before normalisation. */
+export interface ReadingSource {
+  protocol?: string;
+  address?: string;
+  node?: string;
+  originalUnit?: string;
+  originalValue?: number;
+  [key: string]: unknown;
+}
+
+/** The canonical reading every pdm node exchanges (DESIGN.md "Contracts"). */
+export interface Reading {
+  assetId: string;
+  signal: string;
+  value: number;
+  unit: string;
+  /** Epoch milliseconds. */
+  ts: number;
+  quality: Quality;
+  /** Why quality is not `good`, e.g. "out_of_range" or "stuck". */
+  qualityReason?: string;
+  source?: ReadingSource;
+}
+
+/** Asset ids become a topic segment: no MQTT wildcards or separators. */
+export const ASSET_ID_PATTERN = '^[^/+#\\s][^/+#]{0,127}$';
+
+export const readingSchema: SchemaObject = {
+  $id: 'pdm-twin/reading.json',
+  title: 'Reading',
+  type: 'object',
+  required: ['assetId', 'signal', 'value', 'unit', 'ts', 'quality'],
+  additionalProperties: false,
+  properties: {
+    assetId: { type: 'string', pattern: ASSET_ID_PATTERN },
+    signal: { type: 'string', pattern: SIGNAL_NAME_PATTERN },
+    value: { type: 'number' },
+    unit: { type: 'string', maxLength: 32 },
+    ts: { type: 'integer', minimum: 0 },
+    quality: { type: 'string', enum: ['good', 'uncertain', 'bad'] },
+    qualityReason: { type: 'string' },
+    source: {
+      type: 'object',
+      additionalProperties: true,
+      properties: {
+        protocol: { type: 'string' },
+        address: { type: 'string' },
+        node: { type: 'string' },
+        originalUnit: { type: 'string' },
+        originalValue: { type: 'number' },
+      },
+    },
+  },
+};
+
+export const validateReading = ajv.compile<Reading>(readingSchema);
+
+/** Returns undefined when `candidate` is a valid Reading, else the first problem. */
+export function readingProblem(candidate: unknown): string | undefined {
+  return validateReading(candidate) ? undefined : describeErrors(validateReading.errors);
+}

@@ -1,0 +1,126 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { Normaliser, type Reject } from '../lib/normalise';
+import { assetTopic, mergePath, parseAssetPath, type AssetPath } from '../lib/topic';
+import { parseRanges } from '../lib/ranges';
+import { StatusThrottle } from '../lib/status-throttle';
+
+interface NormaliseNodeDef extends NodeDef {
+  property: string;
+  root: string;
+  site: string;
+  area: string;
+  line: string;
+  ranges: string;
+  stuckCount: string | number;
+  dedupe: string | number;
+  maxFuture: string | number;
+}
+
+type Msg = NodeMessageInFlow & Record<string, unknown>;
+
+function numberSetting(value: string | number | undefined, fallback: number): number {
+  const parsed = Number(value);
+  return value === '' || value === undefined || !Number.isFinite(parsed) || parsed < 0 ? fallback : parsed;
+}
+
+export = function register(RED: NodeAPI): void {
+  function PdmNormaliseNode(this: Node, config: NormaliseNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const property = config.property || 'payload';
+    const root = config.root || 'pdm';
+    const configuredPath: AssetPath = { site: config.site, area: config.area, line: config.line };
+    const ranges = parseRanges(config.ranges);
+    const normaliser = new Normaliser({
+      ranges: ranges.ok ? ranges.ranges : {},
+      stuckCount: numberSetting(config.stuckCount, 0),
+      dedupeCapacity: numberSetting(config.dedupe, 10_000),
+      maxFutureMs: numberSetting(config.maxFuture, 0) * 1000,
+    });
+    const counts = { clean: 0, rejected: 0, duplicates: 0 };
+    const status = new StatusThrottle(500, () => {
+      node.status({
+        fill: counts.rejected > 0 ? 'yellow' : 'green',
+        shape: 'dot',
+        text: RED._('pdm-normalise.status.counts', counts),
+      });
+    });
+    if (!ranges.ok) {
+      node.status({ fill: 'red', shape: 'ring', text: RED._('pdm-normalise.status.config-error') });
+      node.error(RED._('pdm-normalise.errors.ranges', { error: ranges.error }));
+    }
+
+    const rejectReason = (reject: Reject): string => RED._(`pdm-normalise.reject.${reject.code}`, reject.params);
+
+    node.on('input', (msg: Msg, send, done) => {
+      try {
+        if (msg.reset) {
+          normaliser.reset();
+          counts.clean = counts.rejected = counts.duplicates = 0;
+          status.update();
+          done();
+          return;
+        }
+        if (!ranges.ok) {
+          const reason = RED._('pdm-normalise.errors.ranges', { error: ranges.error });
+          send([null, { ...RED.util.cloneMessage(msg), reject: { code: 'config', reason, count: 1, items: [] } }]);
+          counts.rejected++;
+          status.update();
+          done(new Error(reason));
+          return;
+        }
+        const input = RED.util.getMessageProperty(msg, property);
+        const result = normaliser.normalise(input);
+        counts.clean += result.clean.length;
+        counts.rejected += result.rejects.length;
+        counts.duplicates += result.duplicates;
+        status.update();
+
+        let rejectMsg: Msg | null = null;
+        if (result.rejects.length > 0) {
+          const first = result.rejects[0];
+          rejectMsg = RED.util.cloneMessage(msg) as Msg;
+          rejectMsg.reject = {
+            code: first.code,
+            reason: rejectReason(first),
+            count: result.rejects.length,
+            items: result.rejects.map((r) => ({ index: r.index, code: r.code, reason: rejectReason(r), item: r.item })),
+          };
+        }
+
+        const path = mergePath(parseAssetPath(msg.path), configuredPath);
+        const cleanMsgs: Msg[] = result.clean.map((reading, i) => {
+          // The last message reuses msg itself; earlier ones are copies, so downstream edits never alias.
+          const out = i === result.clean.length - 1 ? msg : (RED.util.cloneMessage(msg) as Msg);
+          out.payload = reading;
+          out.topic = assetTopic(root, path, reading.assetId, 'clean', reading.signal);
+          return out;
+        });
+
+        if (cleanMsgs.length > 0 || rejectMsg) {
+          send([cleanMsgs.length === 1 ? cleanMsgs[0] : cleanMsgs.length > 1 ? cleanMsgs : null, rejectMsg]);
+        }
+        if (rejectMsg) {
+          const first = result.rejects[0];
+          const text = RED._('pdm-normalise.errors.rejected', {
+            count: result.rejects.length,
+            reason: rejectReason(first),
+          });
+          done(new Error(text));
+        } else {
+          done();
+        }
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      status.stop();
+      normaliser.reset();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('pdm-normalise', PdmNormaliseNode);
+};
