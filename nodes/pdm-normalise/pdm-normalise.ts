@@ -37,7 +37,9 @@ export = function register(RED: NodeAPI): void {
       dedupeCapacity: numberSetting(config.dedupe, 10_000),
       maxFutureMs: numberSetting(config.maxFuture, 0) * 1000,
     });
+    // Also on the node object, so flows' tests and the fuzz test can check the accounting.
     const counts = { clean: 0, rejected: 0, duplicates: 0 };
+    (node as Node & { counts?: typeof counts }).counts = counts;
     const status = new StatusThrottle(500, () => {
       node.status({
         fill: counts.rejected > 0 ? 'yellow' : 'green',
