@@ -116,7 +116,7 @@ function describeAjvError(error: ErrorObject): string {
     case 'pattern':
       return `${field} must start with a letter and use only letters, digits, _ . - (max 64)`;
     case 'type':
-      return field ? `${field} must be ${String(params.type)}` : `entry must be an object`;
+      return field ? `${field} must be ${params.type === 'integer' ? 'an integer' : `a ${String(params.type)}`}` : `entry must be an object`;
     default:
       return `${field || 'entry'} ${error.message ?? 'is invalid'}`;
   }
@@ -146,13 +146,10 @@ export function compileRegisterMap(
       continue;
     }
     const e = raw;
-    // ajv's `number` accepts Infinity/NaN from JS callers; a scale of 0 hides every reading.
-    if (e.scale !== undefined && (!Number.isFinite(e.scale) || e.scale === 0)) {
-      errors.push(`${where}: scale must be a finite number other than 0`);
-      continue;
-    }
-    if (e.bias !== undefined && !Number.isFinite(e.bias)) {
-      errors.push(`${where}: bias must be a finite number`);
+    // A scale of 0 would turn every reading into a plausible-looking constant. (ajv's `number`
+    // already refuses NaN and ±Infinity.)
+    if (e.scale === 0) {
+      errors.push(`${where}: scale must not be 0`);
       continue;
     }
     if (e.type === 'bit' && e.bit === undefined) {

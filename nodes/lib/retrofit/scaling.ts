@@ -33,8 +33,7 @@ export const NE43 = { failureLow: 3.6, measureLow: 3.8, measureHigh: 20.5, failu
  * (not clamped) so trends stay visible; quality follows NE43:
  *  < 3.6 mA → bad `wire_break`, 3.6–3.8 → uncertain `under_range`,
  *  > 21 mA → bad `over_range`, 20.5–21 → uncertain `above_range`.
- * The NE43 limits themselves (3.6, 21) count as uncertain: the standard's failure band is
- * "≤ 3.6 / ≥ 21" for transmitters signalling a fault, but the issue draws the bad line strictly.
+ * Exactly 3.6 or 21 mA counts as uncertain: only readings beyond the limits are declared bad.
  */
 export function loopToEngineering(current: number, range: LoopRange): Scaled {
   assertFinite(range.min, 'min');
@@ -75,8 +74,9 @@ export function ctPrimaryCurrent(measured: number, ct: CtConfig): Scaled {
   const secondary = ct.input === 'burden_voltage' ? measured / ct.burdenOhms! : measured;
   const value = (secondary * ct.primary) / ct.secondary;
   if (measured < 0) return { value, quality: 'bad', qualityReason: 'negative_rms' };
-  // A CT driven far past its rating saturates, so the reading understates the real current.
-  if (secondary > 1.2 * ct.secondary) return { value, quality: 'uncertain', qualityReason: 'ct_saturation' };
+  // Measuring CTs are only specified up to 120 % of rated current (IEC 61869-2); beyond it the
+  // core may saturate and under-read, so the value is a lower bound.
+  if (secondary > 1.2 * ct.secondary) return { value, quality: 'uncertain', qualityReason: 'above_ct_rating' };
   return { value, quality: 'good' };
 }
 
