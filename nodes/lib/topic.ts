@@ -8,7 +8,7 @@ export interface AssetPath {
   line?: string;
 }
 
-export type TopicKind = 'raw' | 'clean' | 'state' | 'alert' | 'event' | 'model';
+export type TopicKind = 'raw' | 'clean' | 'state' | 'alert' | 'event' | 'model' | 'features';
 
 /** Placeholder for a level of the ISA-95 path nobody configured. */
 export const UNSET_LEVEL = '_';

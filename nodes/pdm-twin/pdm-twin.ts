@@ -1,0 +1,359 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { validateReading, type Reading } from '../lib/contracts/reading';
+import { describeErrors } from '../lib/contracts/ajv';
+import { assetDirectory } from '../lib/assets/directory';
+import { resolveAsset } from '../lib/assets/resolve';
+import { isAssetClassId } from '../lib/assets/classes';
+import type { AssetClassId, AssetConfig, ResolvedAsset } from '../lib/assets/types';
+import { TwinFleet, type FleetUpdate } from '../lib/twin/fleet';
+import type { TwinEvent, TwinState } from '../lib/twin/asset-twin';
+import type { TwinSnapshot } from '../lib/twin/snapshot';
+import { assetTopic } from '../lib/topic';
+import { AssetRegistry } from '../lib/assets/registry';
+import { describeImport, importFleet } from '../lib/assets/fleet-text';
+import { StatusThrottle } from '../lib/status-throttle';
+
+interface TwinNodeDef extends NodeDef {
+  root: string;
+  windowSec: string | number;
+  staleFactor: string | number;
+  snapshotSec: string | number;
+  unknownAssets: 'create' | 'reject';
+  defaultClass: string;
+  fleet: string;
+  store: string;
+  persistSec: string | number;
+}
+
+type Msg = NodeMessageInFlow & Record<string, unknown>;
+type Send = (msg: Array<Msg | Msg[] | null>) => void;
+
+const KEY_PREFIX = 'twin:';
+const TICK_MS = 1000;
+/** Readings that arrive while saved twins are still being restored wait here (bounded). */
+const MAX_WAITING = 10_000;
+
+/**
+ * Twins handed from a closing node to its redeployed successor (same node id). Node-RED deletes a
+ * node's context on every close when no context store is configured, so without this a plain
+ * redeploy would forget every twin; with a persistent store this is simply the freshest copy.
+ */
+const handover = new Map<string, { at: number; states: TwinState[] }>();
+/** A successor starts within milliseconds of its predecessor's close; older entries are leftovers. */
+const HANDOVER_MS = 30_000;
+function takeHandover(id: string): TwinState[] | undefined {
+  const now = Date.now();
+  for (const [key, entry] of handover) if (now - entry.at > HANDOVER_MS) handover.delete(key);
+  const entry = handover.get(id);
+  handover.delete(id);
+  return entry?.states;
+}
+
+function positive(value: string | number | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== '' && value !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+export = function register(RED: NodeAPI): void {
+  function PdmTwinNode(this: Node, config: TwinNodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const root = config.root || 'pdm';
+    const store = config.store || undefined;
+    const persistMs = positive(config.persistSec, 5) * 1000;
+    const defaultClass: AssetClassId = isAssetClassId(config.defaultClass) ? config.defaultClass : 'motor';
+    const createUnknown = config.unknownAssets !== 'reject';
+    const context = node.context();
+
+    // Assets from the Fleet field, then those imported by message (which win).
+    const configuredFleet = new AssetRegistry();
+    const fleetImport = importFleet(configuredFleet, config.fleet);
+    if (!fleetImport.ok) node.error(RED._('pdm-twin.errors.fleet', { error: describeImport(fleetImport) }));
+    const importedFleet = new AssetRegistry();
+
+    // Resolved assets are cached; any change of pdm-asset nodes or imported fleet clears the cache.
+    const resolved = new Map<string, ResolvedAsset | null>();
+    const resolver = (assetId: string): ResolvedAsset | undefined => {
+      const cached = resolved.get(assetId);
+      if (cached !== undefined) return cached ?? undefined;
+      const declared =
+        importedFleet.get(assetId) ??
+        assetDirectory.get(assetId) ??
+        configuredFleet.get(assetId) ??
+        (createUnknown ? { id: assetId, assetClass: defaultClass } : undefined);
+      let asset: ResolvedAsset | null = null;
+      if (declared) {
+        try {
+          asset = resolveAsset(declared);
+        } catch (err) {
+          node.warn(RED._('pdm-twin.errors.asset', { assetId, error: (err as Error).message }));
+        }
+      }
+      resolved.set(assetId, asset);
+      return asset ?? undefined;
+    };
+    const fleet = new TwinFleet(resolver, {
+      windowMs: positive(config.windowSec, 60) * 1000,
+      staleFactor: positive(config.staleFactor, 5),
+      snapshotMinIntervalMs: positive(config.snapshotSec, 1) * 1000,
+    });
+    (node as Node & { fleet?: TwinFleet }).fleet = fleet;
+    const assetsChanged = () => {
+      resolved.clear();
+      fleet.reconfigure(resolver);
+    };
+    const unsubscribe = assetDirectory.onChange(assetsChanged);
+
+    const status = new StatusThrottle(1000, () => {
+      let attention = 0;
+      let running = 0;
+      for (const id of fleet.ids()) {
+        const twin = fleet.get(id)!;
+        if (twin.state === 'running' || twin.state === 'overload') running++;
+        if ([...twin.latestValues().values()].some((v) => v.stale || v.quality === 'bad')) attention++;
+      }
+      node.status({
+        fill: attention > 0 ? 'yellow' : 'green',
+        shape: restoring ? 'ring' : 'dot',
+        text: RED._(restoring ? 'pdm-twin.status.restoring' : 'pdm-twin.status.fleet', { assets: fleet.size, running, attention }),
+      });
+    });
+
+    // ---- outputs -------------------------------------------------------------------------
+    const snapshotMsg = (snapshot: TwinSnapshot, base?: Msg): Msg => {
+      const msg = (base ? RED.util.cloneMessage(base) : {}) as Msg;
+      msg.topic = assetTopic(root, snapshot.attributes.path, snapshot.assetId, 'state');
+      msg.payload = snapshot;
+      msg.retain = true;
+      return msg;
+    };
+    /** Splits fleet updates onto outputs: 1 snapshots, 2 feature windows, 3 events. */
+    const outputsOf = (updates: FleetUpdate[], base?: Msg): [Msg[], Msg[], Msg[]] => {
+      const snapshots: Msg[] = [];
+      const windows: Msg[] = [];
+      const events: Msg[] = [];
+      for (const { twin, result, snapshot } of updates) {
+        const path = twin.definition.path;
+        if (snapshot) snapshots.push(snapshotMsg(snapshot, base));
+        for (const window of result.windows) {
+          windows.push({ topic: assetTopic(root, path, twin.id, 'features'), payload: window } as Msg);
+        }
+        for (const t of result.transitions) {
+          events.push({ topic: assetTopic(root, path, twin.id, 'event'), payload: { kind: 'state', assetId: twin.id, ...t } } as Msg);
+        }
+      }
+      return [snapshots, windows, events];
+    };
+    const sendOutputs = (send: Send, outs: [Msg[], Msg[], Msg[]], rejects: Msg | null = null) => {
+      if (outs[0].length + outs[1].length + outs[2].length === 0 && !rejects) return;
+      const pick = (list: Msg[]) => (list.length === 0 ? null : list.length === 1 ? list[0] : list);
+      send([pick(outs[0]), pick(outs[1]), pick(outs[2]), rejects]);
+    };
+
+    // ---- persistence -----------------------------------------------------------------------
+    let restoring = true;
+    const waiting: Array<{ msg: Msg; send: Send; done: (err?: Error) => void }> = [];
+    const persist = (ids: string[], callback?: () => void) => {
+      let left = ids.length;
+      if (left === 0) return callback?.();
+      const finish = (err?: unknown) => {
+        if (err) node.warn(RED._('pdm-twin.errors.persist', { error: String(err) }));
+        if (--left === 0) callback?.();
+      };
+      for (const id of ids) {
+        const twin = fleet.get(id);
+        context.set(KEY_PREFIX + id, twin ? twin.toJSON() : undefined, store as string, finish);
+      }
+    };
+    const restore = () => {
+      const handed = takeHandover(node.id);
+      if (handed) {
+        for (const state of handed) fleet.restore(state);
+        restoring = false;
+        fleet.takeDirty();
+        status.update();
+        return;
+      }
+      context.keys(store as string, (err: Error | undefined, found: unknown[]) => {
+        const keys = (found ?? []).filter((k): k is string => typeof k === 'string');
+        if (err) node.warn(RED._('pdm-twin.errors.restore', { error: String(err) }));
+        const twinKeys = keys.filter((k) => k.startsWith(KEY_PREFIX));
+        let left = twinKeys.length;
+        const finished = () => {
+          restoring = false;
+          fleet.takeDirty();
+          status.update();
+          for (const item of waiting.splice(0)) handle(item.msg, item.send, item.done);
+        };
+        if (left === 0) return finished();
+        for (const key of twinKeys) {
+          context.get(key, store as string, (getErr: Error | undefined, saved: unknown) => {
+            if (!getErr && saved && !fleet.restore(saved as TwinState)) node.warn(RED._('pdm-twin.errors.restore-asset', { assetId: key.slice(KEY_PREFIX.length) }));
+            if (--left === 0) finished();
+          });
+        }
+      });
+    };
+
+    let lastPersist = Date.now();
+    const timer = setInterval(() => {
+      try {
+        if (restoring) return;
+        const outs = outputsOf(fleet.tick(Date.now()));
+        sendOutputs((m) => node.send(m), outs);
+        if (Date.now() - lastPersist >= persistMs) {
+          lastPersist = Date.now();
+          persist(fleet.takeDirty());
+        }
+        status.update();
+      } catch (err) {
+        node.error(err);
+      }
+    }, TICK_MS);
+
+    // ---- input -----------------------------------------------------------------------------
+    const rejectReason = (code: string, params: Record<string, string> = {}) => RED._(`pdm-twin.reject.${code}`, params);
+
+    function handle(msg: Msg, send: Send, done: (err?: Error) => void): void {
+      try {
+        if (typeof msg.command === 'string') return command(msg, send, done);
+        const input = msg.payload;
+        const items = Array.isArray(input) ? input : [input];
+        const rejects: { index?: number; code: string; reason: string; item: unknown }[] = [];
+        const updates: FleetUpdate[] = [];
+        const now = Date.now();
+        items.forEach((item, i) => {
+          const index = Array.isArray(input) ? i : undefined;
+          if (!validateReading(item)) {
+            rejects.push({ index, code: 'not_a_reading', reason: rejectReason('not_a_reading', { error: describeErrors(validateReading.errors) }), item });
+            return;
+          }
+          const outcome = fleet.ingest(item as Reading, now);
+          if ('error' in outcome) {
+            rejects.push({ index, code: outcome.error, reason: rejectReason(outcome.error, { assetId: outcome.assetId }), item });
+          } else {
+            updates.push(outcome);
+          }
+        });
+        if (items.length === 0) rejects.push({ code: 'empty', reason: rejectReason('empty'), item: input });
+        status.update();
+        let rejectMsg: Msg | null = null;
+        if (rejects.length > 0) {
+          rejectMsg = RED.util.cloneMessage(msg) as Msg;
+          rejectMsg.reject = { code: rejects[0].code, reason: rejects[0].reason, count: rejects.length, items: rejects };
+        }
+        sendOutputs(send, outputsOf(updates, msg), rejectMsg);
+        done(rejectMsg ? new Error(RED._('pdm-twin.errors.rejected', { count: rejects.length, reason: rejects[0].reason })) : undefined);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+
+    function command(msg: Msg, send: Send, done: (err?: Error) => void): void {
+      const now = Date.now();
+      const payload = msg.payload as Record<string, unknown> | undefined;
+      const assetId = (typeof msg.assetId === 'string' ? msg.assetId : undefined) ?? (typeof payload?.assetId === 'string' ? payload.assetId : undefined);
+      const reply = (payload: unknown, topic: string) => {
+        msg.payload = payload;
+        msg.topic = topic;
+        send([msg, null, null, null]);
+        done();
+      };
+      const refuse = (code: string, params: Record<string, string> = {}) => {
+        const reason = rejectReason(code, params);
+        const rejectMsg = RED.util.cloneMessage(msg) as Msg;
+        rejectMsg.reject = { code, reason, count: 1, items: [] };
+        send([null, null, null, rejectMsg]);
+        done(new Error(reason));
+      };
+      switch (msg.command) {
+        case 'get': {
+          const snapshot = assetId ? fleet.snapshot(assetId, now) : undefined;
+          if (!snapshot) return refuse('unknown_twin', { assetId: String(assetId) });
+          send([snapshotMsg(snapshot, msg), null, null, null]);
+          return done();
+        }
+        case 'list':
+          return reply(
+            fleet.ids().map((id) => {
+              const twin = fleet.get(id)!;
+              return { assetId: id, name: twin.definition.name, assetClass: twin.definition.assetClass.id, state: twin.state, version: twin.version, updatedAt: twin.updatedAt };
+            }),
+            `${root}/twins`,
+          );
+        case 'reset': {
+          const ids = assetId ? [assetId] : fleet.ids();
+          if (assetId && !fleet.get(assetId)) return refuse('unknown_twin', { assetId });
+          ids.forEach((id) => fleet.remove(id));
+          persist(fleet.takeDirty());
+          status.update();
+          return reply({ reset: ids }, `${root}/twins`);
+        }
+        case 'rebaseline': {
+          const twin = assetId ? fleet.get(assetId) : undefined;
+          if (!twin) return refuse('unknown_twin', { assetId: String(assetId) });
+          twin.rebaseline(now);
+          const snapshot = fleet.snapshot(twin.id, now)!;
+          send([snapshotMsg(snapshot, msg), null, null, null]);
+          return done();
+        }
+        case 'event': {
+          const event = toEvent(payload, now);
+          if (!assetId || !event) return refuse('invalid_event');
+          const outcome = fleet.record(assetId, event, now);
+          if ('error' in outcome) return refuse(outcome.error, { assetId });
+          const path = outcome.twin.definition.path;
+          const eventMsg = { topic: assetTopic(root, path, assetId, 'event'), payload: { assetId, ...event } } as Msg;
+          send([outcome.snapshot ? snapshotMsg(outcome.snapshot, msg) : null, null, eventMsg, null]);
+          return done();
+        }
+        case 'import': {
+          const result = importFleet(importedFleet, msg.payload);
+          if (!result.ok) return refuse('invalid_fleet', { error: describeImport(result) });
+          assetsChanged();
+          return reply({ imported: result.imported.length }, `${root}/assets`);
+        }
+        case 'export': {
+          const merged = new AssetRegistry([...configuredFleet.list(), ...assetDirectory.list(), ...importedFleet.list()]);
+          return reply(msg.format === 'csv' ? merged.exportCsv() : merged.list(), `${root}/assets`);
+        }
+        default:
+          return refuse('unknown_command', { command: String(msg.command) });
+      }
+    }
+
+    node.on('input', (msg: Msg, send, done) => {
+      if (restoring && waiting.length < MAX_WAITING) {
+        waiting.push({ msg, send: send as Send, done });
+        return;
+      }
+      handle(msg, send as Send, done);
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      clearInterval(timer);
+      if (!removed && !restoring) handover.set(node.id, { at: Date.now(), states: fleet.ids().map((id) => fleet.get(id)!.toJSON()) });
+      status.stop();
+      unsubscribe();
+      for (const item of waiting.splice(0)) item.done(new Error(RED._('pdm-twin.errors.closing')));
+      // Persist what changed since the last save before the runtime lets go of the node.
+      persist(restoring ? [] : fleet.takeDirty(), done);
+    });
+
+    restore();
+  }
+
+  function toEvent(payload: Record<string, unknown> | undefined, now: number): TwinEvent | undefined {
+    if (!payload || (payload.kind !== 'maintenance' && payload.kind !== 'label') || typeof payload.type !== 'string') return undefined;
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const ts = typeof payload.ts === 'number' && Number.isFinite(payload.ts) ? payload.ts : now;
+    const event: TwinEvent = { kind: payload.kind, type: payload.type, ts };
+    for (const key of ['reason', 'note', 'by', 'episodeId', 'signal'] as const) {
+      const value = text(payload[key]);
+      if (value !== undefined) event[key] = value;
+    }
+    return event;
+  }
+
+  RED.nodes.registerType('pdm-twin', PdmTwinNode);
+};
