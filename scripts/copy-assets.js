@@ -27,5 +27,6 @@ for (const entry of fs.readdirSync(srcNodes, { withFileTypes: true })) {
   const from = path.join(srcNodes, entry.name);
   const to = path.join(distNodes, entry.name);
   copyTree(from, to, (file) => file.endsWith('.html') || file.includes(`${path.sep}locales${path.sep}`));
-  copyTree(icons, path.join(to, 'icons'), () => true);
+  // Node-RED searches all of a module's icon folders, so each node ships only its own icon.
+  copyTree(icons, path.join(to, 'icons'), (file) => path.basename(file).startsWith(`${entry.name}.`));
 }

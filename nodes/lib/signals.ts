@@ -15,6 +15,8 @@ export const SIGNALS: Record<string, SignalDef> = {
   bearing_temperature: { quantity: 'temperature', range: [-50, 250] },
   winding_temperature: { quantity: 'temperature', range: [-50, 250] },
   ambient_temperature: { quantity: 'temperature', range: [-60, 80] },
+  discharge_temperature: { quantity: 'temperature', range: [-50, 300] },
+  oil_temperature: { quantity: 'temperature', range: [-40, 200] },
   current: { quantity: 'current', range: [0, 10000] },
   voltage: { quantity: 'voltage', range: [0, 20000] },
   pressure: { quantity: 'pressure', range: [-1.1, 1000] },
@@ -22,6 +24,9 @@ export const SIGNALS: Record<string, SignalDef> = {
   discharge_pressure: { quantity: 'pressure', range: [-1.1, 1000] },
   flow: { quantity: 'flow', range: [0, 100000] },
   speed: { quantity: 'speed', range: [0, 100000] },
+  // Tail-pulley speed of a conveyor: rpm, so a Hz reading converts as rotation, not frequency.
+  belt_speed: { quantity: 'speed', range: [0, 10000] },
+  filter_differential_pressure: { quantity: 'pressure', range: [-1, 10] },
   power: { quantity: 'power', range: [0, 100000] },
 };
 

@@ -33,9 +33,10 @@ export = function register(RED: NodeAPI): void {
     const ranges = parseRanges(config.ranges);
     const normaliser = new Normaliser({
       ranges: ranges.ok ? ranges.ranges : {},
-      stuckCount: numberSetting(config.stuckCount, 0),
+      // An emptied field means the editor's default, not "off" (0 turns a check off).
+      stuckCount: numberSetting(config.stuckCount, 50),
       dedupeCapacity: numberSetting(config.dedupe, 10_000),
-      maxFutureMs: numberSetting(config.maxFuture, 0) * 1000,
+      maxFutureMs: numberSetting(config.maxFuture, 600) * 1000,
     });
     // Also on the node object, so flows' tests and the fuzz test can check the accounting.
     const counts = { clean: 0, rejected: 0, duplicates: 0 };
