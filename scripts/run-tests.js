@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs every suite on the runtime it targets and prints one closing "N passed, N failed" line:
-//   Node 20 + Node-RED 4.1: unit, node, fuzz, pack, editor
+//   Node 20 + Node-RED 4.1: unit, node, fuzz, integration (real services), pack, editor
 //   Node 22 + Node-RED 5  : node (through `npx -y node@22`, never a devDependency)
 'use strict';
 const { spawnSync } = require('child_process');
@@ -17,6 +17,7 @@ const suites = [
   { name: 'node', dirs: ['node'] },
   { name: 'fuzz', dirs: ['fuzz'] },
   { name: 'node on Node-RED 5 / Node 22', key: 'nr5', dirs: ['node'], node22: true, env: { NR_PKG: 'node-red-5' } },
+  { name: 'integration', dirs: ['integration'] },
   { name: 'pack', dirs: ['pack'] },
   { name: 'editor', dirs: ['editor'] },
 ];
