@@ -1,9 +1,16 @@
 /**
- * A bounded set of recently seen keys: insertion-ordered, the oldest key is forgotten first.
+ * A bounded set of recently seen keys: the oldest key is forgotten first.
  * Used to drop exact duplicates without unbounded memory.
+ *
+ * Eviction order is kept in a ring buffer, not by iterating the Set: V8 leaves deleted Set
+ * entries as holes until the table is rehashed, so `keys.values().next()` after many
+ * front deletions walks thousands of holes (O(capacity) per add).
  */
 export class RecentKeys {
   private readonly keys = new Set<string>();
+  /** Keys in insertion order; grows to `capacity`, then `next` marks the oldest. */
+  private ring: string[] = [];
+  private next = 0;
 
   constructor(private readonly capacity: number) {
     if (!(capacity > 0)) throw new RangeError('capacity must be positive');
@@ -13,9 +20,12 @@ export class RecentKeys {
   addIfNew(key: string): boolean {
     if (this.keys.has(key)) return false;
     this.keys.add(key);
-    if (this.keys.size > this.capacity) {
-      const oldest = this.keys.values().next().value as string;
-      this.keys.delete(oldest);
+    if (this.ring.length < this.capacity) {
+      this.ring.push(key);
+    } else {
+      this.keys.delete(this.ring[this.next]);
+      this.ring[this.next] = key;
+      this.next = this.next + 1 === this.capacity ? 0 : this.next + 1;
     }
     return true;
   }
@@ -26,5 +36,7 @@ export class RecentKeys {
 
   clear(): void {
     this.keys.clear();
+    this.ring = [];
+    this.next = 0;
   }
 }

@@ -51,3 +51,39 @@ export function assetTopic(root: string, path: AssetPath, assetId: string, kind:
 export function isValidRootTopic(root: string): boolean {
   return /^[^/+#\s]+(\/[^/+#\s]+)*$/.test(root);
 }
+
+/** Memoises the clean topic per (asset, signal) for one configured path; bounded, cleared when full. */
+export class TopicCache {
+  private readonly byAsset = new Map<string, Map<string, string>>();
+  private size = 0;
+
+  constructor(
+    private readonly build: (assetId: string, signal: string) => string,
+    private readonly capacity = 10_000,
+  ) {}
+
+  get(assetId: string, signal: string): string {
+    let bySignal = this.byAsset.get(assetId);
+    if (bySignal === undefined) {
+      if (this.size >= this.capacity) this.clear();
+      bySignal = new Map();
+      this.byAsset.set(assetId, bySignal);
+    }
+    let topic = bySignal.get(signal);
+    if (topic === undefined) {
+      if (this.size >= this.capacity) {
+        this.clear();
+        return this.get(assetId, signal);
+      }
+      topic = this.build(assetId, signal);
+      bySignal.set(signal, topic);
+      this.size++;
+    }
+    return topic;
+  }
+
+  clear(): void {
+    this.byAsset.clear();
+    this.size = 0;
+  }
+}

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { Normaliser, type Reject } from '../lib/normalise';
-import { assetTopic, mergePath, parseAssetPath, type AssetPath } from '../lib/topic';
+import { isSingle, Normaliser, type NormaliseResult, type Reject } from '../lib/normalise';
+import type { Reading } from '../lib/contracts/reading';
+import { assetTopic, mergePath, parseAssetPath, TopicCache, type AssetPath } from '../lib/topic';
 import { parseRanges } from '../lib/ranges';
 import { StatusThrottle } from '../lib/status-throttle';
 
@@ -17,6 +18,8 @@ interface NormaliseNodeDef extends NodeDef {
 }
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
+type Send = (msg: Msg | Array<Msg | Msg[] | null>) => void;
+type Done = (err?: Error) => void;
 
 function numberSetting(value: string | number | undefined, fallback: number): number {
   const parsed = Number(value);
@@ -39,6 +42,7 @@ export = function register(RED: NodeAPI): void {
       maxFutureMs: numberSetting(config.maxFuture, 600) * 1000,
     });
     // Also on the node object, so flows' tests and the fuzz test can check the accounting.
+    const topics = new TopicCache((assetId, signal) => assetTopic(root, configuredPath, assetId, 'clean', signal));
     const counts = { clean: 0, rejected: 0, duplicates: 0 };
     (node as Node & { counts?: typeof counts }).counts = counts;
     const status = new StatusThrottle(500, () => {
@@ -55,7 +59,48 @@ export = function register(RED: NodeAPI): void {
 
     const rejectReason = (reject: Reject): string => RED._(`pdm-normalise.reject.${reject.code}`, reject.params);
 
-    node.on('input', (msg: Msg, send, done) => {
+    /** msg.path overrides the configured levels; without it the topic is cached per (asset, signal). */
+    function topicFor(msg: Msg, reading: Reading): string {
+      if (msg.path === undefined) return topics.get(reading.assetId, reading.signal);
+      return assetTopic(root, mergePath(parseAssetPath(msg.path), configuredPath), reading.assetId, 'clean', reading.signal);
+    }
+
+    /** Sends the clean readings and one reject message for whatever was rejected; one done() for the input. */
+    function finish(msg: Msg, result: NormaliseResult, send: Send, done: Done): void {
+      counts.clean += result.clean.length;
+      counts.rejected += result.rejects.length;
+      counts.duplicates += result.duplicates;
+      status.update();
+
+      let rejectMsg: Msg | null = null;
+      if (result.rejects.length > 0) {
+        const first = result.rejects[0];
+        rejectMsg = RED.util.cloneMessage(msg) as Msg;
+        rejectMsg.reject = {
+          code: first.code,
+          reason: rejectReason(first),
+          count: result.rejects.length,
+          items: result.rejects.map((r) => ({ index: r.index, code: r.code, reason: rejectReason(r), item: r.item })),
+        };
+      }
+      const cleanMsgs: Msg[] = result.clean.map((reading, i) => {
+        // The last message reuses msg itself; earlier ones are copies, so downstream edits never alias.
+        const out = i === result.clean.length - 1 ? msg : (RED.util.cloneMessage(msg) as Msg);
+        out.payload = reading;
+        out.topic = topicFor(msg, reading);
+        return out;
+      });
+      if (cleanMsgs.length > 0 || rejectMsg) {
+        send([cleanMsgs.length === 1 ? cleanMsgs[0] : cleanMsgs.length > 1 ? cleanMsgs : null, rejectMsg]);
+      }
+      if (rejectMsg) {
+        done(new Error(RED._('pdm-normalise.errors.rejected', { count: result.rejects.length, reason: rejectReason(result.rejects[0]) })));
+      } else {
+        done();
+      }
+    }
+
+    node.on('input', (msg: Msg, send: Send, done: Done) => {
       try {
         if (msg.reset) {
           normaliser.reset();
@@ -72,47 +117,27 @@ export = function register(RED: NodeAPI): void {
           done(new Error(reason));
           return;
         }
-        const input = RED.util.getMessageProperty(msg, property);
-        const result = normaliser.normalise(input);
-        counts.clean += result.clean.length;
-        counts.rejected += result.rejects.length;
-        counts.duplicates += result.duplicates;
-        status.update();
-
-        let rejectMsg: Msg | null = null;
-        if (result.rejects.length > 0) {
-          const first = result.rejects[0];
-          rejectMsg = RED.util.cloneMessage(msg) as Msg;
-          rejectMsg.reject = {
-            code: first.code,
-            reason: rejectReason(first),
-            count: result.rejects.length,
-            items: result.rejects.map((r) => ({ index: r.index, code: r.code, reason: rejectReason(r), item: r.item })),
-          };
+        const input = property === 'payload' ? msg.payload : RED.util.getMessageProperty(msg, property);
+        if (isSingle(input)) {
+          // Fast path for the common case: one reading in, at most one message out, no arrays.
+          const outcome = normaliser.normaliseOne(input);
+          if (outcome === 'duplicate') {
+            counts.duplicates++;
+            status.update();
+            done();
+          } else if ('code' in outcome) {
+            finish(msg, { clean: [], rejects: [outcome], duplicates: 0 }, send, done);
+          } else {
+            counts.clean++;
+            status.update();
+            msg.payload = outcome;
+            msg.topic = topicFor(msg, outcome);
+            send(msg);
+            done();
+          }
+          return;
         }
-
-        const path = mergePath(parseAssetPath(msg.path), configuredPath);
-        const cleanMsgs: Msg[] = result.clean.map((reading, i) => {
-          // The last message reuses msg itself; earlier ones are copies, so downstream edits never alias.
-          const out = i === result.clean.length - 1 ? msg : (RED.util.cloneMessage(msg) as Msg);
-          out.payload = reading;
-          out.topic = assetTopic(root, path, reading.assetId, 'clean', reading.signal);
-          return out;
-        });
-
-        if (cleanMsgs.length > 0 || rejectMsg) {
-          send([cleanMsgs.length === 1 ? cleanMsgs[0] : cleanMsgs.length > 1 ? cleanMsgs : null, rejectMsg]);
-        }
-        if (rejectMsg) {
-          const first = result.rejects[0];
-          const text = RED._('pdm-normalise.errors.rejected', {
-            count: result.rejects.length,
-            reason: rejectReason(first),
-          });
-          done(new Error(text));
-        } else {
-          done();
-        }
+        finish(msg, normaliser.normalise(input), send, done);
       } catch (err) {
         done(err instanceof Error ? err : new Error(String(err)));
       }

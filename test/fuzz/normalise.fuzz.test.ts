@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { helper, nodeModule } from '../helpers/node-red';
+import { validateReading } from '../../nodes/lib/contracts/reading';
+import { describeErrors } from '../../nodes/lib/contracts/ajv';
 
 const normaliseNode = nodeModule('pdm-normalise');
 const RUNS = 10_000;
@@ -85,9 +87,11 @@ describe('pdm-normalise fuzz', () => {
     let rejected = 0;
     let completed = 0;
     let errors = 0;
+    // The node checks fields by hand (fast); every clean reading must still satisfy the JSON Schema.
+    const contractBreaks: string[] = [];
     helper.getNode('clean').on('input', (msg: { payload: unknown }) => {
       clean++;
-      assert.equal(typeof (msg.payload as { value: unknown }).value, 'number');
+      if (!validateReading(msg.payload)) contractBreaks.push(`${describeErrors(validateReading.errors)}: ${JSON.stringify(msg.payload)}`);
     });
     helper.getNode('rejects').on('input', (msg: { reject: { count: number; code: string; reason: string } }) => {
       rejected += msg.reject.count;
@@ -106,6 +110,7 @@ describe('pdm-normalise fuzz', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const counts = n1.counts as { clean: number; rejected: number; duplicates: number };
     assert.equal(completed, RUNS);
+    assert.deepEqual(contractBreaks.slice(0, 5), [], 'clean readings that break the reading schema');
     assert.equal(counts.clean, clean, 'clean messages seen downstream = clean counted');
     assert.equal(counts.rejected, rejected, 'rejects seen downstream = rejects counted');
     const duplicates = counts.duplicates;

@@ -86,7 +86,7 @@ for (const [label, input, code] of BAD) {
 
 test('every reject code has a message in the catalog', () => {
   for (const [, , code] of BAD) assert.ok(REJECT_MESSAGES[code]);
-  assert.ok(REJECT_MESSAGES.future_timestamp && REJECT_MESSAGES.schema);
+  assert.ok(REJECT_MESSAGES.future_timestamp);
 });
 
 test('future timestamps beyond the limit are rejected; within it they pass', () => {
