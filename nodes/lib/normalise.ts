@@ -2,7 +2,7 @@
  * Normalisation core: turns loosely shaped readings into the Reading contract, or explains
  * why not. Pure: no Node-RED, no I/O; the node, the replay tool and the benchmarks share it.
  */
-import { ASSET_ID_PATTERN, type Quality, type Reading, type ReadingSource } from './contracts/reading';
+import { ASSET_ID_PATTERN, MAX_MAGNITUDE, type Quality, type Reading, type ReadingSource } from './contracts/reading';
 import { isValidSignalName, signalDef } from './signals';
 import { toEpochMs } from './time';
 import { convertWith, resolveUnit, QUANTITIES, type Quantity, type ResolvedUnit } from './units';
@@ -306,10 +306,12 @@ export class Normaliser {
 }
 
 function numericValue(raw: unknown): number | undefined {
-  if (typeof raw === 'number') return Number.isFinite(raw) ? raw : undefined;
-  if (typeof raw === 'boolean') return raw ? 1 : 0;
-  if (typeof raw === 'string' && NUMERIC_TEXT.test(raw)) return Number(raw);
-  return undefined;
+  let n: number;
+  if (typeof raw === 'number') n = raw;
+  else if (typeof raw === 'boolean') return raw ? 1 : 0;
+  else if (typeof raw === 'string' && NUMERIC_TEXT.test(raw)) n = Number(raw);
+  else return undefined;
+  return Number.isFinite(n) && Math.abs(n) <= MAX_MAGNITUDE ? n : undefined;
 }
 
 function buildSource(

@@ -29,6 +29,13 @@ type Msg = NodeMessageInFlow & Record<string, unknown>;
 type Send = (msg: Array<Msg | Msg[] | null>) => void;
 
 const KEY_PREFIX = 'twin:';
+/**
+ * Node-RED reads context keys as property paths ("a.b", "a[0]"), so an asset id is escaped into a
+ * key with no path syntax: percent-encoding plus the characters encodeURIComponent leaves alone.
+ */
+const keyOf = (assetId: string): string =>
+  KEY_PREFIX + encodeURIComponent(assetId).replace(/[.!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const assetIdOf = (key: string): string => decodeURIComponent(key.slice(KEY_PREFIX.length));
 const TICK_MS = 1000;
 /** Readings that arrive while saved twins are still being restored wait here (bounded). */
 const MAX_WAITING = 10_000;
@@ -162,7 +169,7 @@ export = function register(RED: NodeAPI): void {
       };
       for (const id of ids) {
         const twin = fleet.get(id);
-        context.set(KEY_PREFIX + id, twin ? twin.toJSON() : undefined, store as string, finish);
+        context.set(keyOf(id), twin ? twin.toJSON() : undefined, store as string, finish);
       }
     };
     const restore = () => {
@@ -188,7 +195,7 @@ export = function register(RED: NodeAPI): void {
         if (left === 0) return finished();
         for (const key of twinKeys) {
           context.get(key, store as string, (getErr: Error | undefined, saved: unknown) => {
-            if (!getErr && saved && !fleet.restore(saved as TwinState)) node.warn(RED._('pdm-twin.errors.restore-asset', { assetId: key.slice(KEY_PREFIX.length) }));
+            if (!getErr && saved && !fleet.restore(saved as TwinState)) node.warn(RED._('pdm-twin.errors.restore-asset', { assetId: assetIdOf(key) }));
             if (--left === 0) finished();
           });
         }

@@ -64,6 +64,7 @@ const BAD: [string, unknown, RejectCode][] = [
   ['no value', { ...base, value: null }, 'missing_field'],
   ['NaN', { ...base, value: NaN }, 'invalid_value'],
   ['Infinity', { ...base, value: Infinity }, 'invalid_value'],
+  ['an absurd magnitude', { ...base, value: 1e200 }, 'invalid_value'],
   ['an object value', { ...base, value: { v: 1 } }, 'invalid_value'],
   ['no unit', { ...base, unit: undefined }, 'missing_field'],
   ['an unknown unit', { ...base, unit: 'furlong' }, 'unknown_unit'],

@@ -29,6 +29,9 @@ export interface Reading {
   source?: ReadingSource;
 }
 
+/** No physical reading comes near this; beyond it, squares in the statistics would overflow. */
+export const MAX_MAGNITUDE = 1e15;
+
 /** Asset ids become a topic segment: no MQTT wildcards or separators. */
 export const ASSET_ID_PATTERN = '^[^/+#\\s][^/+#]{0,127}$';
 
@@ -41,7 +44,7 @@ export const readingSchema: SchemaObject = {
   properties: {
     assetId: { type: 'string', pattern: ASSET_ID_PATTERN },
     signal: { type: 'string', pattern: SIGNAL_NAME_PATTERN },
-    value: { type: 'number' },
+    value: { type: 'number', minimum: -MAX_MAGNITUDE, maximum: MAX_MAGNITUDE },
     unit: { type: 'string', maxLength: 32 },
     ts: { type: 'integer', minimum: 0 },
     quality: { type: 'string', enum: ['good', 'uncertain', 'bad'] },
