@@ -227,21 +227,23 @@ export = function register(RED: NodeAPI): void {
         const input = msg.payload;
         const items = Array.isArray(input) ? input : [input];
         const rejects: { index?: number; code: string; reason: string; item: unknown }[] = [];
-        const updates: FleetUpdate[] = [];
-        const now = Date.now();
+        const readings: Reading[] = [];
+        const positions: number[] = [];
         items.forEach((item, i) => {
-          const index = Array.isArray(input) ? i : undefined;
           if (!validateReading(item)) {
+            const index = Array.isArray(input) ? i : undefined;
             rejects.push({ index, code: 'not_a_reading', reason: rejectReason('not_a_reading', { error: describeErrors(validateReading.errors) }), item });
             return;
           }
-          const outcome = fleet.ingest(item as Reading, now);
-          if ('error' in outcome) {
-            rejects.push({ index, code: outcome.error, reason: rejectReason(outcome.error, { assetId: outcome.assetId }), item });
-          } else {
-            updates.push(outcome);
-          }
+          readings.push(item as Reading);
+          positions.push(i);
         });
+        const { updates, errors } = fleet.ingestAll(readings, Date.now());
+        for (const e of errors) {
+          const i = positions[e.index];
+          rejects.push({ index: Array.isArray(input) ? i : undefined, code: e.error, reason: rejectReason(e.error, { assetId: e.assetId }), item: items[i] });
+        }
+        rejects.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
         if (items.length === 0) rejects.push({ code: 'empty', reason: rejectReason('empty'), item: input });
         status.update();
         let rejectMsg: Msg | null = null;

@@ -105,9 +105,13 @@ export class FeatureWindowBuilder {
     return this.start >= 0 && now >= this.start + this.lengthMs ? this.advanceTo(now) : [];
   }
 
-  private open(ts: number, state: OperatingState): void {
+  /**
+   * Opens the window containing `ts`. A carried-over state holds from the window's start; a first
+   * window only accounts state time from its first value, so the unseen lead-in is not "unknown".
+   */
+  private open(ts: number, state: OperatingState, carried = false): void {
     this.start = Math.floor(ts / this.lengthMs) * this.lengthMs;
-    this.stateAt = this.start;
+    this.stateAt = carried ? this.start : ts;
     this.state = state;
     this.transient = state === 'startup' || state === 'shutdown';
   }
@@ -129,7 +133,7 @@ export class FeatureWindowBuilder {
     this.stateMs = {};
     this.acc = new Map();
     // The state carried over holds from the new window's start until the next change is noted.
-    this.open(ts, carried);
+    this.open(ts, carried, true);
     return window ? [window] : [];
   }
 

@@ -66,11 +66,35 @@ export class TwinFleet {
   }
 
   ingest(reading: Reading, now: number): IngestOutcome {
-    const twin = this.twinFor(reading.assetId);
-    if ('error' in twin) return { error: twin.error, assetId: reading.assetId };
-    const result = twin.ingest(reading);
-    this.dirty.add(twin.id);
-    return this.updateFor(twin, result, now);
+    const { updates, errors } = this.ingestAll([reading], now);
+    return updates[0] ?? { error: errors[0].error, assetId: reading.assetId };
+  }
+
+  /**
+   * Ingests all readings of one message first, then builds at most one snapshot per twin, so a
+   * snapshot never shows half a message (e.g. the new current but the old temperature).
+   */
+  ingestAll(readings: Reading[], now: number): { updates: FleetUpdate[]; errors: Array<{ index: number; error: 'unknown_asset' | 'fleet_full'; assetId: string }> } {
+    const merged = new Map<AssetTwin, IngestResult>();
+    const errors: Array<{ index: number; error: 'unknown_asset' | 'fleet_full'; assetId: string }> = [];
+    readings.forEach((reading, index) => {
+      const twin = this.twinFor(reading.assetId);
+      if ('error' in twin) {
+        errors.push({ index, error: twin.error, assetId: reading.assetId });
+        return;
+      }
+      const result = twin.ingest(reading);
+      this.dirty.add(twin.id);
+      const sum = merged.get(twin);
+      if (!sum) merged.set(twin, result);
+      else {
+        sum.transitions.push(...result.transitions);
+        sum.windows.push(...result.windows);
+        sum.changed ||= result.changed;
+      }
+    });
+    const updates = [...merged].map(([twin, result]) => this.updateFor(twin, result, now));
+    return { updates, errors };
   }
 
   /** Advances time for every twin; returns the twins that changed or owe a snapshot. */

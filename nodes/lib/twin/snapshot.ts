@@ -118,7 +118,22 @@ function assess(
   const entries = Object.entries(features);
   if (entries.length === 0) return { status: 'no_data', issues: ['no readings yet'], recommendation: null };
   const modes = twin.definition.assetClass.failureModes;
-  const modesFor = (signals: string[]) => modes.filter((m) => m.signals.some((s) => signals.includes(s)));
+  /**
+   * Failure modes that involve the abnormal signals, most likely first: ranked by how much of the
+   * evidence they explain (action-level signals count double), then by the share of the mode's own
+   * signals that are abnormal, then by the class's order.
+   */
+  const modesFor = (signals: string[]) => {
+    const weight = (signal: string) => (features[signal]?.properties.limit === 'action' ? 2 : 1);
+    return modes
+      .map((m, order) => {
+        const hit = m.signals.filter((s) => signals.includes(s));
+        return { m, order, score: hit.reduce((a, s) => a + weight(s), 0), share: hit.length / m.signals.length };
+      })
+      .filter((x) => x.score > 0)
+      .sort((a, b) => b.score - a.score || b.share - a.share || a.order - b.order)
+      .map((x) => x.m);
+  };
   const issues: string[] = [];
   const actionSignals = entries.filter(([, f]) => f.properties.limit === 'action').map(([s]) => s);
   const warningSignals = entries.filter(([, f]) => f.properties.limit === 'warning').map(([s]) => s);
@@ -132,8 +147,9 @@ function assess(
 
   const recommend = (signals: string[], reason: string, fallback: string): Recommendation => {
     const found = modesFor(signals);
+    // The technician gets the most likely check first and at most one more; all candidates stay listed.
     return {
-      action: found.length > 0 ? found.map((m) => m.check).join(' ') : fallback,
+      action: found.length > 0 ? found.slice(0, 2).map((m) => m.check).join(' ') : fallback,
       reason,
       failureModes: found.map((m) => m.id),
     };
