@@ -55,6 +55,7 @@ async function fleetText(page: Page): Promise<string> {
 /** Replaces the Fleet text as a user would (fill the textarea), then leaves it by clicking the Name field. */
 async function typeFleet(page: Page, text: string): Promise<void> {
   await page.locator('#node-input-fleet').fill(text);
+  await page.waitForFunction((t: string) => $('#node-input-fleet').val() === t, text, { timeout: TIMEOUTS.ui });
   await page.locator('#node-input-name').click();
 }
 
