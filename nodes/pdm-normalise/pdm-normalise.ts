@@ -83,9 +83,14 @@ export = function register(RED: NodeAPI): void {
           items: result.rejects.map((r) => ({ index: r.index, code: r.code, reason: rejectReason(r), item: r.item })),
         };
       }
+      // Copies carry every property but the (possibly large) input payload, which each replaces.
+      const input = msg.payload;
+      msg.payload = undefined;
+      const template = result.clean.length > 1 ? (RED.util.cloneMessage(msg) as Msg) : undefined;
+      msg.payload = input;
       const cleanMsgs: Msg[] = result.clean.map((reading, i) => {
         // The last message reuses msg itself; earlier ones are copies, so downstream edits never alias.
-        const out = i === result.clean.length - 1 ? msg : (RED.util.cloneMessage(msg) as Msg);
+        const out = i === result.clean.length - 1 ? msg : (RED.util.cloneMessage(template!) as Msg);
         out.payload = reading;
         out.topic = topicFor(msg, reading);
         return out;

@@ -23,6 +23,7 @@ interface TwinNodeDef extends NodeDef {
   fleet: string;
   store: string;
   persistSec: string | number;
+  clock: 'wall' | 'reading';
 }
 
 type Msg = NodeMessageInFlow & Record<string, unknown>;
@@ -103,6 +104,7 @@ export = function register(RED: NodeAPI): void {
       windowMs: positive(config.windowSec, 60) * 1000,
       staleFactor: positive(config.staleFactor, 5),
       snapshotMinIntervalMs: positive(config.snapshotSec, 1) * 1000,
+      eventTime: config.clock === 'reading',
     });
     (node as Node & { fleet?: TwinFleet }).fleet = fleet;
     const assetsChanged = () => {

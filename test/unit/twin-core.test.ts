@@ -180,3 +180,17 @@ test('a fleet of 1,000 assets routes readings and rate-limits snapshots', () => 
   assert.deepEqual(fleet.ingest(r('current', 1, 1, 'good', 'X-9'), 1), { error: 'unknown_asset', assetId: 'X-9' });
   assert.equal(fleet.takeDirty().length, 1000);
 });
+
+test('with eventTime, staleness follows reading time, not the wall clock', () => {
+  const fleet = new TwinFleet((id) => motorAsset(id), { eventTime: true, staleFactor: 5 });
+  const past = Date.UTC(2020, 0, 1);
+  fleet.ingest(r('vibration_velocity', 1, past), Date.now());
+  fleet.ingest(r('current', 16, past), Date.now());
+  fleet.tick(Date.now());
+  assert.equal(fleet.get('M-1')?.latestValues().get('vibration_velocity')?.stale, false, 'old readings are not stale by the wall clock');
+  fleet.ingest(r('current', 16, past + 60_000), Date.now());
+  fleet.tick(Date.now());
+  assert.equal(fleet.get('M-1')?.latestValues().get('vibration_velocity')?.stale, true, 'a minute of reading time without vibration is');
+  const snap = fleet.snapshot('M-1', Date.now());
+  assert.equal(snap?.features.vibration_velocity.properties.ageMs, 60_000);
+});

@@ -12,9 +12,15 @@ export interface FleetOptions extends TwinOptions {
   snapshotMinIntervalMs: number;
   /** Hard limit on the number of twins, so a flood of made-up ids cannot exhaust memory. */
   maxAssets: number;
+  /**
+   * Judge staleness and ages by the newest reading time instead of the wall clock: for replays,
+   * simulators with accelerated time and gateways whose clocks are off. Snapshot rate limits stay
+   * on the wall clock, which is what a broker feels.
+   */
+  eventTime: boolean;
 }
 
-export const DEFAULT_FLEET_OPTIONS: FleetOptions = { ...DEFAULT_TWIN_OPTIONS, snapshotMinIntervalMs: 1000, maxAssets: 50_000 };
+export const DEFAULT_FLEET_OPTIONS: FleetOptions = { ...DEFAULT_TWIN_OPTIONS, snapshotMinIntervalMs: 1000, maxAssets: 50_000, eventTime: false };
 
 export type AssetResolver = (assetId: string) => ResolvedAsset | undefined;
 
@@ -33,6 +39,8 @@ export class TwinFleet {
   private readonly snapshotPending = new Set<string>();
   private readonly dirty = new Set<string>();
   private options: FleetOptions;
+  /** Newest reading time seen by any twin. */
+  eventClock = 0;
 
   constructor(
     private resolve: AssetResolver,
@@ -84,6 +92,7 @@ export class TwinFleet {
         return;
       }
       const result = twin.ingest(reading);
+      if (reading.ts > this.eventClock) this.eventClock = reading.ts;
       this.dirty.add(twin.id);
       const sum = merged.get(twin);
       if (!sum) merged.set(twin, result);
@@ -100,8 +109,10 @@ export class TwinFleet {
   /** Advances time for every twin; returns the twins that changed or owe a snapshot. */
   tick(now: number): FleetUpdate[] {
     const updates: FleetUpdate[] = [];
+    const clock = this.clockAt(now);
+    if (clock <= 0) return updates;
     for (const twin of this.twins.values()) {
-      const result = twin.tick(now);
+      const result = twin.tick(clock);
       if (result.changed || result.windows.length > 0) this.dirty.add(twin.id);
       if (result.changed || result.windows.length > 0 || this.snapshotPending.has(twin.id)) {
         updates.push(this.updateFor(twin, result, now));
@@ -125,7 +136,12 @@ export class TwinFleet {
     if (!twin) return undefined;
     this.lastSnapshotAt.set(assetId, now);
     this.snapshotPending.delete(assetId);
-    return buildSnapshot(twin, now);
+    return buildSnapshot(twin, this.clockAt(now));
+  }
+
+  /** The time staleness and ages are judged by: the wall clock, or the newest reading time. */
+  private clockAt(now: number): number {
+    return this.options.eventTime ? this.eventClock : now;
   }
 
   remove(assetId: string): boolean {
