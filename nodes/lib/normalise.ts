@@ -287,7 +287,8 @@ export class Normaliser {
   /** Plausibility (range → bad) and stuck detection (N equal values in a row → uncertain). */
   private stampQuality(reading: Reading, streak: Stream): void {
     const range = streak.range;
-    if (range && (reading.value < range[0] || reading.value > range[1])) {
+    // An upstream `bad` keeps its own reason (e.g. a 4–20 mA wire break), which says more than the range.
+    if (range && reading.quality !== 'bad' && (reading.value < range[0] || reading.value > range[1])) {
       reading.quality = 'bad';
       reading.qualityReason = 'out_of_range';
     }

@@ -314,7 +314,8 @@ export class NodeRed {
     const settings = writeSettings(userDir, port);
     this.child = spawn(nodeBin, [redJs, '--settings', settings, '--userDir', userDir], {
       cwd: userDir,
-      env: { ...process.env, NODE_OPTIONS: '' },
+      // Partner modules (node-opcua) write certificate stores under XDG_CONFIG_HOME: keep them in the temp userDir.
+      env: { ...process.env, NODE_OPTIONS: '', XDG_CONFIG_HOME: path.join(userDir, '.config') },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -41,3 +41,11 @@ test('recent keys forget the oldest beyond capacity', () => {
   assert.equal(keys.size, 2);
   assert.equal(keys.addIfNew('a'), true, 'a was evicted');
 });
+
+test('a vibration reading may carry its ISO zone in source.zone, in one shape only', () => {
+  const zone = { zone: 'C', preset: 'iso10816-3/group2-rigid', standard: 'ISO 10816-3', limits: [1.4, 2.8, 4.5] };
+  const vib = { ...good, signal: 'vibration_velocity', unit: 'mm/s', value: 3.1 };
+  assert.equal(readingProblem({ ...vib, source: { zone } }), undefined);
+  assert.match(readingProblem({ ...vib, source: { zone: { ...zone, zone: 'E' } } }) ?? 'passed', /zone/);
+  assert.match(readingProblem({ ...vib, source: { zone: { ...zone, limits: [1, 2] } } }) ?? 'passed', /limits/);
+});

@@ -144,3 +144,9 @@ test('numeric strings and booleans become numbers', () => {
   const result = make().normalise([{ ...base, value: ' 42.5 ' }, { ...base, signal: 'running', unit: '1', value: true }]);
   assert.deepEqual(result.clean.map((r) => r.value), [42.5, 1]);
 });
+
+test('an upstream bad reading keeps its own reason even when out of range', () => {
+  const [reading] = make().normalise({ ...base, value: 9000, quality: 'bad', qualityReason: 'wire_break' }).clean;
+  assert.equal(reading.quality, 'bad');
+  assert.equal(reading.qualityReason, 'wire_break');
+});

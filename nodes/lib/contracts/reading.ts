@@ -12,6 +12,8 @@ export interface ReadingSource {
   node?: string;
   originalUnit?: string;
   originalValue?: number;
+  /** ISO 10816 severity zone of a vibration velocity reading (pdm-retrofit). */
+  zone?: { zone: 'A' | 'B' | 'C' | 'D'; preset: string; standard: string; limits: readonly [number, number, number] };
   [key: string]: unknown;
 }
 
@@ -58,6 +60,16 @@ export const readingSchema: SchemaObject = {
         node: { type: 'string' },
         originalUnit: { type: 'string' },
         originalValue: { type: 'number' },
+        zone: {
+          type: 'object',
+          required: ['zone', 'preset', 'standard', 'limits'],
+          properties: {
+            zone: { type: 'string', enum: ['A', 'B', 'C', 'D'] },
+            preset: { type: 'string' },
+            standard: { type: 'string' },
+            limits: { type: 'array', items: { type: 'number' }, minItems: 3, maxItems: 3 },
+          },
+        },
       },
     },
   },
