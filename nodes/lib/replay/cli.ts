@@ -1,6 +1,6 @@
 /**
  * pdm-replay: replays a CSV or JSONL file of timestamped numeric columns through the anomaly
- * pipeline and writes one output row per input row.
+ * and alert pipeline and writes one output row per input row.
  *
  *   pdm-replay --input <file> --output <file.csv> [--train-rows N] [--separator ';']
  *              [--time-column NAME] [--exclude-columns a,b] [--asset-class pump]
@@ -22,9 +22,10 @@ const USAGE = `usage: pdm-replay --input <file> --output <file.csv> [--train-row
                   [--asset-id ID] [--map "Column=signal[:unit],..."] [--time-format auto|dmy|mdy]
                   [--summary-json FILE] [--quiet]
 
-Replays a CSV or JSONL file of timestamped numeric columns through normalise -> twin -> anomaly,
-strictly in time order, and writes timestamp,score,anomalous,top_signal,tier (one row per input row;
-score 0 on training rows, top_signal on anomalous rows, tier empty until alert tiers land).
+Replays a CSV or JSONL file of timestamped numeric columns through normalise -> twin -> anomaly
+-> alert tiers, strictly in time order, and writes timestamp,score,anomalous,top_signal,tier (one
+row per input row; score 0 on training rows, top_signal on anomalous rows, tier watch|warning|action
+while an alert episode is active, with the asset class's tier rules).
   --train-rows N        the first N rows train the model; later rows are scored (default: the
                         asset class's warm-up gate)
   --separator C         CSV separator (default: detected from the header; "tab" for a tab)

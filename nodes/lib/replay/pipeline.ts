@@ -11,6 +11,10 @@
  * the exponential window needs no look-ahead, costs nothing per row, and on 60 s windows it is
  * a no-op, so the node and the replay share one model.
  *
+ * Alert tiers (alerts.ts): every score, with the twin's operating state and limit levels, goes
+ * through the pdm-alert engine with the class's tier rules in event time; a row's tier is the
+ * highest tier of the active, annunciated episodes after that row (empty while learning).
+ *
  * Training: with `trainRows` N the first N rows (in time order) are the training part: every
  * state's model is fitted on them after row N and rows from N + 1 on are scored; without it,
  * the class warm-up gate decides (a minimum number of samples and span).
@@ -25,6 +29,7 @@ import { AnomalyScorer, mergeAnomalyOptions, type PartialAnomalyOptions } from '
 import { anomalyDefaults } from '../anomaly/defaults';
 import { observationFromRow } from '../anomaly/observation';
 import type { Score } from '../anomaly/types';
+import { ReplayAlerts, type ReplayAlertSummary } from './alerts';
 import { findTimeColumn, mapColumns, type ColumnSignal, type MapOverride } from './columns';
 import type { Table } from './table';
 
@@ -53,7 +58,7 @@ export interface ReplayRow {
   score: number | null;
   anomalous: 0 | 1;
   topSignal: string;
-  /** Alert tier: empty until pdm-alert's tiers are wired in. */
+  /** Alert tier after this row (watch | warning | action), empty when no episode is active. */
   tier: string;
   status: 'learning' | 'ready' | 'masked' | 'unread';
 }
@@ -74,6 +79,9 @@ export interface ReplaySummary {
   ignored: string[];
   rejectedReadings: number;
   models: Array<{ state: string; id: string; version: number; samples: number }>;
+  /** Rows per alert tier, and the engine's activations and transitions. */
+  tiers: Record<'watch' | 'warning' | 'action', number>;
+  alerts: ReplayAlertSummary;
   elapsedMs: number;
 }
 
@@ -172,6 +180,7 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
     anomaly.warmup = { minSamples: Number.MAX_SAFE_INTEGER, minSpanMs: 0 };
   }
   const scorer = new AnomalyScorer({}, anomaly);
+  const alerts = new ReplayAlerts({ assetId: opts.assetId, assetClass: opts.assetClass });
 
   const times = rows.map((r) => parseTime(r[timeIndex] ?? '', opts.timeFormat));
   const order: number[] = [];
@@ -203,6 +212,8 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
     ignored,
     rejectedReadings: 0,
     models: [],
+    tiers: { watch: 0, warning: 0, action: 0 },
+    alerts: alerts.summary,
     elapsedMs: 0,
   };
   let wasAnomalous = false;
@@ -232,6 +243,7 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
     const score = scorer.score(obs);
     opts.onScore?.(score, i);
     processed++;
+    const tier = alerts.row(score, ts, state, twin.limitLevels());
     const o = out[i];
     if (score.masked) {
       o.status = 'masked';
@@ -254,6 +266,10 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
       }
     }
     wasAnomalous = o.anomalous === 1;
+    if (tier && o.status !== 'learning') {
+      o.tier = tier;
+      summary.tiers[tier]++;
+    }
     if (trainRows !== undefined && processed === trainRows) {
       // End of the training part: fit every state's model on it, then score from the next row on.
       for (const key of scorer.keys()) scorer.retrainNow(key, ts);
@@ -287,6 +303,8 @@ export function formatSummary(s: ReplaySummary): string {
   if (s.rejectedReadings) lines.push(`  readings rejected by normalisation: ${s.rejectedReadings}`);
   lines.push(`  learning ${s.learning}, masked ${s.masked}, scored ${s.scored}, anomalous ${s.anomalous} (${s.scored ? ((100 * s.anomalous) / s.scored).toFixed(1) : '0'} % of scored) in ${s.episodes} episode(s)`);
   const top = Object.entries(s.topSignals).sort((a, b) => b[1] - a[1]);
+  const t = s.tiers;
+  lines.push(`  alert tiers: watch ${t.watch}, warning ${t.warning}, action ${t.action} rows; ${s.alerts.activations} alert activation(s), peak watch ${s.alerts.peak.watch} / warning ${s.alerts.peak.warning} / action ${s.alerts.peak.action}`);
   if (top.length) lines.push(`  top signals of anomalous rows: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const m of s.models) lines.push(`  model ${m.id} v${m.version} (${m.state}, ${m.samples} training rows)`);
   if (!s.models.length) lines.push('  no model was trained: not enough rows for the warm-up (use --train-rows N)');
