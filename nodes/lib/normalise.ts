@@ -250,6 +250,7 @@ export class Normaliser {
     const converted = convertWith(resolved, value);
     const reading: Reading = { assetId, signal, value: converted, unit: stream.canonical, ts, quality };
     if (typeof item.qualityReason === 'string') reading.qualityReason = item.qualityReason;
+    if (item.historical === true) reading.historical = true;
     const source = buildSource(item.source, rawUnit, stream.canonical, value, converted, tsFilled);
     if (source) reading.source = source;
     this.stampQuality(reading, stream);

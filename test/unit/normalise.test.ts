@@ -150,3 +150,9 @@ test('an upstream bad reading keeps its own reason even when out of range', () =
   assert.equal(reading.quality, 'bad');
   assert.equal(reading.qualityReason, 'wire_break');
 });
+
+test('a replayed reading keeps its historical flag', () => {
+  const [reading] = make().normalise({ ...base, historical: true }).clean;
+  assert.equal(reading.historical, true);
+  assert.equal(make().normalise({ ...base, historical: 'yes' }).clean[0].historical, undefined);
+});

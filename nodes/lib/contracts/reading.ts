@@ -28,6 +28,8 @@ export interface Reading {
   quality: Quality;
   /** Why quality is not `good`, e.g. "out_of_range" or "stuck". */
   qualityReason?: string;
+  /** Replayed after a connectivity gap (pdm-buffer): live views should not treat it as current. */
+  historical?: boolean;
   source?: ReadingSource;
 }
 
@@ -51,6 +53,7 @@ export const readingSchema: SchemaObject = {
     ts: { type: 'integer', minimum: 0 },
     quality: { type: 'string', enum: ['good', 'uncertain', 'bad'] },
     qualityReason: { type: 'string' },
+    historical: { type: 'boolean' },
     source: {
       type: 'object',
       additionalProperties: true,
