@@ -232,7 +232,9 @@ export class AnomalyScorer {
       this.push(learner, t, x!);
       learner.newSinceTrain++;
       const r = this.options.retrain;
-      if (r.everyMs > 0 && t - learner.lastTrainAt >= r.everyMs && learner.newSinceTrain >= r.minNewSamples) this.train(learner, t);
+      // A retrain needs as much data as the warm-up did (fault labels and the guard may have thinned the buffer).
+      const enough = learner.samples.length >= Math.max(2, this.options.warmup.minSamples);
+      if (r.everyMs > 0 && t - learner.lastTrainAt >= r.everyMs && learner.newSinceTrain >= r.minNewSamples && enough) this.train(learner, t);
     }
     return base;
   }
@@ -265,11 +267,14 @@ export class AnomalyScorer {
     return n;
   }
 
-  /** Retrains now on the current buffers (e.g. on command), where there is enough data. */
-  retrainNow(assetOrKey: string, now: number): number {
+  /**
+   * Retrains now on the current buffers (e.g. on command), where there is enough data.
+   * `readyOnly` leaves learners still in warm-up alone (only existing models are refitted).
+   */
+  retrainNow(assetOrKey: string, now: number, opts: { readyOnly?: boolean } = {}): number {
     let n = 0;
     for (const l of this.learners.values()) {
-      if (l.key === assetOrKey && l.samples.length >= 2) {
+      if (l.key === assetOrKey && l.samples.length >= 2 && (!opts.readyOnly || l.model)) {
         this.train(l, now);
         n++;
       }
@@ -340,6 +345,12 @@ export class AnomalyScorer {
       const state = model.meta.state as OperatingState | undefined;
       if (!k || !state) throw new ModelFormatError('model_invalid', `model ${model.id} does not say which asset and state it is for`);
       const learner = this.learner(k, state);
+      // Buffered samples of other features no longer fit the model (nor a retrain of it).
+      const same = !!learner.features && learner.features.length === model.features.length && learner.features.every((f, j) => f.name === model.features[j].name);
+      if (!same) {
+        learner.samples = [];
+        learner.last = null;
+      }
       learner.model = model;
       learner.features = model.features.map((f) => ({ ...f }));
       learner.version = model.version;
@@ -351,10 +362,12 @@ export class AnomalyScorer {
     return out;
   }
 
-  toJSON(): ScorerState {
+  /** The learners and fault labels of every key, or only of `keys` (e.g. the ones that changed). */
+  toJSON(keys?: Iterable<string>): ScorerState {
+    const only = keys ? new Set(keys) : undefined;
     return {
       v: 1,
-      learners: [...this.learners.values()].map((l) => ({
+      learners: [...this.learners.values()].filter((l) => !only || only.has(l.key)).map((l) => ({
         key: l.key,
         state: l.state,
         features: l.features,
@@ -365,7 +378,7 @@ export class AnomalyScorer {
         newSinceTrain: l.newSinceTrain,
         version: l.version,
       })),
-      faults: Object.fromEntries(this.faults),
+      faults: Object.fromEntries(only ? [...this.faults].filter(([k]) => only.has(k)) : this.faults),
     };
   }
 
