@@ -22,13 +22,15 @@
  * The anomaly node learns for its default warm-up (120 windows and 2 h) before it scores, so the
  * first two simulated hours are learning time for every asset.
  *
- * Options: --hours=N (simulated hours, ≥ 3), --realtime=S, --quick (3 h, 20 s).
+ * Options: --hours=N (simulated hours, ≥ 3), --realtime=S, --quick (3 h, 20 s), --dump=FILE (the
+ * healthy assets' raised alerts as JSON lines).
  * Exit code 0 whether or not a bar is met; 1 if the benchmark itself broke.
  */
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { fullNameplate } from '../nodes/lib/simulate/profiles';
 import { figure, machineInfo, printReport, repoRoot, startRuntime, type Figure, type Runtime } from './support';
 
 type Json = Record<string, any>;
@@ -72,7 +74,8 @@ function plant(): Json[] {
       assetClass,
       name: `${assetClass} ${i + 1}`,
       path: { site: 'bench', area: `area${(i % 4) + 1}`, line: `line${(i % 10) + 1}` },
-      nameplate: { ratedPowerKW: RATED_KW[assetClass], ratedVoltageV: 400 },
+      // The whole nameplate (rated current and speed too, as on a motor's plate), so the twin tells off / idle / running.
+      nameplate: fullNameplate(assetClass, { ratedPowerKW: RATED_KW[assetClass], ratedVoltageV: 400 }),
       sensors: SIGNALS[assetClass],
     };
     if (i % 10 === (Math.floor(i / 10) % 6) && Math.floor(i / 10) < FAULTS) asset.faults = [{ type: 'bearing_wear', onsetHours: ONSET_H, durationHours: FAILURE_H - ONSET_H }];
@@ -300,6 +303,9 @@ async function main(): Promise<void> {
     figures,
   });
   if (rejected > 0) console.log(`note: ${rejected} message(s) reached a reject output`);
+  // --dump=FILE: every alert event of the healthy assets, to see why they were raised.
+  const dump = opt('dump');
+  if (dump) fs.writeFileSync(dump, `${raised(healthy).map((e) => JSON.stringify(e)).join('\n')}\n`);
 }
 
 main().catch((err) => {

@@ -327,7 +327,7 @@ export = function register(RED: NodeAPI): void {
       const before = scorer.model(key, obs.state)?.version ?? 0;
       const score = scorer.score(obs);
       const after = scorer.model(key, obs.state)?.version ?? 0;
-      if (!score.masked) dirty.add(key);
+      if (!score.masked || score.masked === 'operating_point') dirty.add(key);
       lastEnd.set(key, Math.max(w.end, lastEnd.get(key) ?? -Infinity));
       if (w.end > w.start) windowMs.set(key, w.end - w.start);
       if (score.masked) counts.masked++;

@@ -53,12 +53,22 @@ export interface AnomalyOptions {
   idPrefix: string;
   /** Compute contributions for every score (false: only for anomalous ones; faster). */
   explainAll: boolean;
+  /**
+   * The operating envelope: the range of the load signals (drive current, power, flow) a
+   * model was trained on. An anomaly driven mostly (`share` of the contributions) by load
+   * signals of which at least two left that range (widened by `pad` × its width) in the same
+   * direction is a new operating point, not a fault: it is masked (`operating_point`), kept,
+   * and after `absorbAfter` such observations the model is retrained to take the new point in.
+   * `signals: []` turns this off.
+   */
+  envelope: { signals: string[]; pad: number; share: number; absorbAfter: number };
 }
 
-export type PartialAnomalyOptions = Partial<Omit<AnomalyOptions, 'model' | 'warmup' | 'retrain'>> & {
+export type PartialAnomalyOptions = Partial<Omit<AnomalyOptions, 'model' | 'warmup' | 'retrain' | 'envelope'>> & {
   model?: PartialModelConfig;
   warmup?: Partial<AnomalyOptions['warmup']>;
   retrain?: Partial<AnomalyOptions['retrain']>;
+  envelope?: Partial<AnomalyOptions['envelope']>;
 };
 
 export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = {
@@ -72,6 +82,7 @@ export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = {
   scoredStates: ['idle', 'running', 'overload', 'unknown'],
   idPrefix: '',
   explainAll: true,
+  envelope: { signals: ['current', 'power', 'flow'], pad: 0.1, share: 0.5, absorbAfter: 30 },
 };
 
 export function mergeAnomalyOptions(base: AnomalyOptions, over: PartialAnomalyOptions | undefined): AnomalyOptions {
@@ -82,6 +93,7 @@ export function mergeAnomalyOptions(base: AnomalyOptions, over: PartialAnomalyOp
     model: mergeModelConfig(base.model, over.model),
     warmup: { ...base.warmup, ...over.warmup },
     retrain: { ...base.retrain, ...over.retrain },
+    envelope: { ...base.envelope, ...over.envelope, signals: [...(over.envelope?.signals ?? base.envelope.signals)] },
     scoredStates: [...(over.scoredStates ?? base.scoredStates)],
   };
 }
@@ -101,6 +113,10 @@ class Learner {
   version = 0;
   last: Float64Array | null = null;
   wasAnomalous = false;
+  /** Per feature index of a load signal: the [low, high] it was trained on (see AnomalyOptions.envelope). */
+  envelope: Array<[number, number, number]> = [];
+  /** Observations at a new operating point since the last training. */
+  outside = 0;
 
   constructor(
     readonly key: string,
@@ -212,6 +228,17 @@ export class AnomalyScorer {
     const vec = x ?? this.fillFromModel(learner, obs);
     const raw = model.step(learner.stream, t, vec, this.options.explainAll ? true : 'anomalous', !fault);
     const { contributions, topSignal } = raw;
+    if (raw.anomalous && x && !fault && this.atNewOperatingPoint(learner, x, contributions)) {
+      // A load the model never saw: say so instead of alarming, and learn it once it persists.
+      base.status = 'ready';
+      base.masked = 'operating_point';
+      base.model = { id: model.id, version: model.version };
+      base.threshold = model.config.threshold;
+      base.learned = true;
+      this.push(learner, t, x);
+      if (++learner.outside >= Math.max(1, this.options.envelope.absorbAfter)) this.train(learner, t);
+      return base;
+    }
     base.status = 'ready';
     base.score = raw.score;
     base.anomalous = raw.anomalous;
@@ -403,6 +430,7 @@ export class AnomalyScorer {
       l.lastTrainAt = typeof s.lastTrainAt === 'number' ? s.lastTrainAt : -Infinity;
       l.newSinceTrain = Number(s.newSinceTrain) || 0;
       l.version = Number(s.version) || (l.model?.version ?? 0);
+      if (l.model) this.fitEnvelope(l);
       n++;
     }
     for (const [k, v] of Object.entries(state.faults ?? {})) if (Array.isArray(v)) this.faults.set(k, v.slice(-MAX_FAULT_LABELS));
@@ -460,6 +488,48 @@ export class AnomalyScorer {
     return !!list && list.some(([a, b]) => t >= a && t <= b);
   }
 
+  /**
+   * True when the load moved, not the machine's condition: at least two load signals left
+   * their trained range in the same direction (current with power or flow — a heavier load
+   * raises both; current alone rising at the same power or flow is a fault) and load signals
+   * carry most of the anomaly.
+   */
+  private atNewOperatingPoint(learner: Learner, x: Float64Array, contributions: Record<string, number> | undefined): boolean {
+    const env = learner.envelope;
+    if (env.length < 2 || !contributions) return false;
+    let above = 0;
+    let below = 0;
+    for (const [j, lo, hi] of env) {
+      if (x[j] > hi) above++;
+      else if (x[j] < lo) below++;
+    }
+    if (Math.max(above, below) < 2 || Math.min(above, below) > 0) return false;
+    const loadSignals = new Set(env.map(([j]) => learner.features![j].signal));
+    let share = 0;
+    for (const [signal, c] of Object.entries(contributions)) if (loadSignals.has(signal)) share += c;
+    return share >= this.options.envelope.share;
+  }
+
+  /** The trained range of each load signal, widened by `pad` × its width (at least 2 % of its level). */
+  private fitEnvelope(learner: Learner): void {
+    const { signals, pad } = this.options.envelope;
+    learner.envelope = [];
+    learner.outside = 0;
+    if (!learner.features || learner.samples.length === 0) return;
+    learner.features.forEach((f, j) => {
+      if (!signals.includes(f.signal) || f.name !== f.signal) return;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const s of learner.samples) {
+        if (s.x[j] < lo) lo = s.x[j];
+        if (s.x[j] > hi) hi = s.x[j];
+      }
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) return;
+      const widen = Math.max(pad * (hi - lo), 0.02 * Math.max(Math.abs(lo), Math.abs(hi)));
+      learner.envelope.push([j, lo - widen, hi + widen]);
+    });
+  }
+
   private train(learner: Learner, now: number): void {
     const version = learner.version + 1;
     const { model, stream } = ScoringModel.fit(learner.samples, learner.features!, this.options.model, {
@@ -474,6 +544,7 @@ export class AnomalyScorer {
     learner.version = version;
     learner.lastTrainAt = now;
     learner.newSinceTrain = 0;
+    this.fitEnvelope(learner);
     // First model: continue from the end of training. Retrain: keep the live stream (raw-unit smoothing survives).
     if (first) learner.stream = stream;
   }

@@ -37,8 +37,11 @@ export interface Score {
   topSignal: string | null;
   model: { id: string; version: number } | null;
   status: ScoreStatus;
-  /** Why the observation was not scored: a startup/shutdown window, the machine off, or a state without a model. */
-  masked?: 'transient' | 'off' | 'state';
+  /**
+   * Why the observation was not scored: a startup/shutdown window, the machine off, a state
+   * without a model, or a load the model was not trained on (`operating_point`: learned once it persists).
+   */
+  masked?: 'transient' | 'off' | 'state' | 'operating_point';
   /** Calibrated score per detector (robustZ, cusum, iforest, t2, q). */
   detectors?: Record<string, number>;
   /** The observation joined the baseline (protected learning: only normal ones do). */

@@ -20,7 +20,7 @@ export type { Score, ScoreStatus };
 
 /** Why a window was not scored: it saw a startup or shutdown, the machine was off, or its state has no model. */
 export type MaskReason = NonNullable<Score['masked']>;
-export const MASK_REASONS: readonly MaskReason[] = ['transient', 'off', 'state'];
+export const MASK_REASONS: readonly MaskReason[] = ['transient', 'off', 'state', 'operating_point'];
 export const SCORE_STATUSES: readonly ScoreStatus[] = ['learning', 'ready'];
 /** Detectors that may report a calibrated score (see nodes/lib/anomaly/model.ts). */
 export const DETECTOR_NAMES = ['robustZ', 'cusum', 'iforest', 't2', 'q'] as const;

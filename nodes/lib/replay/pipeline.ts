@@ -245,7 +245,7 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
     processed++;
     const tier = alerts.row(score, ts, state, twin.limitLevels());
     const o = out[i];
-    if (score.masked) {
+    if (score.masked && score.masked !== 'operating_point') {
       o.status = 'masked';
       o.score = 0;
       summary.masked++;
