@@ -78,8 +78,6 @@ export class IsolationForest {
   private readonly right: Int32Array;
   private readonly size: Int32Array;
   private readonly cPsi: number;
-  /** log2(n) for n = 0..ψ, so explanations need no Math.log2 per split. */
-  private readonly log2: Float64Array;
   /** Scoring layout (see the file comment): split feature, 0 at a leaf. */
   private readonly walkFeature: Int32Array;
   /** Split value; at a leaf depth + c(size). */
@@ -88,6 +86,8 @@ export class IsolationForest {
   private readonly walkChild: Int32Array;
   /** Steps of every walk: the depth of the deepest leaf. */
   private readonly walkSteps: number;
+  /** Per walkChild entry, the bits of isolation that step cuts: log2(rows at the node / rows in that child); 0 at a leaf. */
+  private readonly walkGain: Float64Array;
 
   private constructor(dims: number, trees: number, sampleSize: number, heightLimit: number, seed: number, roots: Int32Array, feature: Int16Array, value: Float64Array, right: Int32Array, size: Int32Array) {
     this.dims = dims;
@@ -101,11 +101,12 @@ export class IsolationForest {
     this.right = right;
     this.size = size;
     this.cPsi = averagePathLength(sampleSize);
-    this.log2 = Float64Array.from({ length: sampleSize + 1 }, (_, n) => (n > 0 ? Math.log2(n) : 0));
     const n = feature.length;
     this.walkFeature = new Int32Array(n);
     this.walkValue = Float64Array.from(value);
     this.walkChild = new Int32Array(2 * n);
+    this.walkGain = new Float64Array(2 * n);
+    const bits = (from: number, to: number) => (size[to] > 0 ? Math.log2(size[from]) - Math.log2(size[to]) : 0);
     // Depth of every node reachable from a root; children always follow their parent (pre-order).
     const depth = new Int32Array(n).fill(-1);
     for (let t = 0; t < roots.length; t++) depth[roots[t]] = 0;
@@ -115,6 +116,8 @@ export class IsolationForest {
         this.walkFeature[i] = feature[i];
         this.walkChild[2 * i] = right[i];
         this.walkChild[2 * i + 1] = i + 1;
+        this.walkGain[2 * i] = bits(i, right[i]);
+        this.walkGain[2 * i + 1] = bits(i, i + 1);
         if (depth[i] >= 0) {
           depth[i + 1] = Math.max(depth[i + 1], depth[i] + 1);
           depth[right[i]] = Math.max(depth[right[i]], depth[i] + 1);
@@ -300,25 +303,22 @@ export class IsolationForest {
    * weighs many bits; a split through the middle of normal data about one. Shares sum to 1.
    */
   explain(x: ArrayLike<number>, shares: Float64Array): number {
-    const { roots, feature, value, right, size, log2 } = this;
+    const { roots, walkFeature: f, walkValue: v, walkChild: c, walkGain: gain, walkSteps: steps } = this;
     shares.fill(0);
     let total = 0;
     for (let t = 0; t < roots.length; t++) {
-      let node = roots[t];
-      let f = feature[node];
-      while (f >= 0) {
-        const child = x[f] < value[node] ? node + 1 : right[node];
-        const to = size[child];
-        if (to > 0) shares[f] += log2[size[node]] - log2[to];
-        node = child;
-        f = feature[node];
+      let a = roots[t];
+      for (let s = 0; s < steps; s++) {
+        const k = 2 * a + +(x[f[a]] < v[a]);
+        shares[f[a]] += gain[k]; // 0 at a leaf
+        a = c[k];
       }
-      total += value[node];
+      total += v[a];
     }
     let sum = 0;
-    for (let f = 0; f < shares.length; f++) sum += shares[f];
-    if (sum > 0) for (let f = 0; f < shares.length; f++) shares[f] /= sum;
-    return Math.pow(2, -total / roots.length / this.cPsi);
+    for (let j = 0; j < shares.length; j++) sum += shares[j];
+    if (sum > 0) for (let j = 0; j < shares.length; j++) shares[j] /= sum;
+    return Math.pow(2, -(total / roots.length) / this.cPsi);
   }
 
   get nodeCount(): number {
