@@ -116,7 +116,7 @@ function seeded64x3(): Float64Array {
   return Float64Array.from({ length: 64 * 3 }, () => rng.normal());
 }
 
-test('explain walks the fast layout and gives the shares of the plain walk, bit for bit, and the same score', () => {
+test('explain walks the fast layout and gives the shares of the plain walk (to rounding) and the very same score', () => {
   const f = IsolationForest.fit(normals(3000, 31), DIMS, { trees: 100, seed: 8 });
   const j = f.toJSON();
   const roots = decodeArray(j.roots, 'i32', 'roots');
@@ -146,6 +146,8 @@ test('explain walks the fast layout and gives the shares of the plain walk, bit 
     const x = row(probe, i);
     assert.equal(f.explain(x, got), f.score(x));
     reference(x, want);
-    assert.deepEqual(Array.from(got), Array.from(want), `row ${i}`);
+    // Trees walked side by side add their bits in another order: equal to rounding.
+    for (let k = 0; k < DIMS; k++) assert.ok(Math.abs(got[k] - want[k]) < 1e-12, `row ${i} feature ${k}: ${got[k]} vs ${want[k]}`);
+    assert.ok(Math.abs(got.reduce((a, b) => a + b, 0) - 1) < 1e-12);
   }
 });

@@ -305,12 +305,36 @@ export class IsolationForest {
   explain(x: ArrayLike<number>, shares: Float64Array): number {
     const { roots, walkFeature: f, walkValue: v, walkChild: c, walkGain: gain, walkSteps: steps } = this;
     shares.fill(0);
+    const trees = roots.length;
     let total = 0;
-    for (let t = 0; t < roots.length; t++) {
+    let t = 0;
+    // Four walks side by side, as in pathSum; the score's sum keeps tree order (identical score).
+    for (; t + 4 <= trees; t += 4) {
+      let a = roots[t], b = roots[t + 1], d = roots[t + 2], e = roots[t + 3];
+      for (let s = 0; s < steps; s++) {
+        const ka = 2 * a + +(x[f[a]] < v[a]);
+        const kb = 2 * b + +(x[f[b]] < v[b]);
+        const kd = 2 * d + +(x[f[d]] < v[d]);
+        const ke = 2 * e + +(x[f[e]] < v[e]);
+        shares[f[a]] += gain[ka]; // 0 at a leaf
+        shares[f[b]] += gain[kb];
+        shares[f[d]] += gain[kd];
+        shares[f[e]] += gain[ke];
+        a = c[ka];
+        b = c[kb];
+        d = c[kd];
+        e = c[ke];
+      }
+      total += v[a];
+      total += v[b];
+      total += v[d];
+      total += v[e];
+    }
+    for (; t < trees; t++) {
       let a = roots[t];
       for (let s = 0; s < steps; s++) {
         const k = 2 * a + +(x[f[a]] < v[a]);
-        shares[f[a]] += gain[k]; // 0 at a leaf
+        shares[f[a]] += gain[k];
         a = c[k];
       }
       total += v[a];
