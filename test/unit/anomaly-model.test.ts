@@ -169,3 +169,26 @@ test('CUSUM (EWMA/CUSUM family) catches a sustained small shift that robust z mi
   const z = hits(only('robustZ'));
   assert.ok(cusum > 200 && cusum > 3 * z, `cusum ${cusum}, robust z ${z}`);
 });
+
+test('on- and off-delay count the time each observation stands for: 1 Hz rows wait, 60 s windows do not', () => {
+  const cfg = mergeModelConfig(CLASS_MODEL_CONFIG, {
+    smoothingMs: 0,
+    confirmMs: 5000,
+    holdMs: 15_000,
+    adaptive: { signals: [] },
+    detectors: { robustZ: { enabled: true }, iforest: { enabled: false }, pca: { enabled: false } },
+  });
+  const train = samples(600, 3).map((s) => ({ t: s.t, x: [s.x[1]] }));
+  const flow = [{ name: 'flow', signal: 'flow' }];
+  const run = (stepMs: number, fault: boolean[]) => {
+    const { model, stream } = ScoringModel.fit(train, flow, cfg, { id: 'd', version: 1 });
+    return fault.map((f, i) => (model.step(stream, 600_000 + (i + 1) * stepMs, [f ? 60 : 120]).anomalous ? 1 : 0));
+  };
+  // 1 Hz: a 30 s fault alarms after 5 s and stays 15 s after it ends.
+  const rows = run(1000, Array.from({ length: 80 }, (_, i) => i >= 10 && i < 40));
+  assert.equal(rows.indexOf(1), 14, 'on-delay: the 5th row above the threshold alarms');
+  assert.equal(rows.lastIndexOf(1), 40 + 13, 'off-delay: the 15th quiet row clears');
+  assert.equal(rows.slice(14, 54).every((v) => v === 1), true);
+  // 60 s windows: each covers both delays by itself.
+  assert.deepEqual(run(60_000, [false, true, true, false, false]), [0, 1, 1, 0, 0]);
+});

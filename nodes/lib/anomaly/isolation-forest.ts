@@ -12,8 +12,17 @@
  * - Score s(x) = 2^(−E[h(x)] / c(ψ)) ∈ (0, 1]: near 1 anomalous, below 0.5 normal.
  * - Deterministic: a seeded PRNG draws subsamples and splits, so a seed gives the same forest.
  * - Flattened trees in typed arrays, pre-order: the left child of node i is i + 1, the right child
- *   is `right[i]`; `feature[i]` is −1 at a leaf, where `value[i]` holds depth + c(size);
- *   `size[i]` is the number of subsample rows that reached the node (for explanations).
+ *   is `right[i]`; `feature[i]` is −1 at a leaf, where `value[i]` holds depth + c(size) (the leaf's
+ *   path length with its correction, computed once at training); `size[i]` is the number of
+ *   subsample rows that reached the node (for explanations). This is the JSON layout (format 1).
+ * - Scoring walks a second layout derived from it on load (never stored, so format 1 models from
+ *   any version load unchanged): `walkFeature` (Int32Array), `walkValue` (Float64Array: the split,
+ *   or at a leaf its path length) and `walkChild` (Int32Array, two per node: [2i] when x ≥ split
+ *   or NaN, [2i + 1] when x < split). A leaf's two children are itself, so every walk takes
+ *   exactly `walkSteps` (the deepest leaf, ≤ ⌈log2 ψ⌉) steps, and a step is
+ *   `node = walkChild[2·node + (x[f] < split)]` with no branch on the data: the CPU never
+ *   mispredicts, and eight trees are walked side by side so their memory loads overlap. Sums run
+ *   in tree order, so scores are bit-identical to the plain pre-order walk (`pathLength`).
  * - Versioned JSON with the arrays as base64: 100 trees on ψ = 256 export in about 300 kB.
  */
 import { Prng } from './prng';
@@ -69,8 +78,16 @@ export class IsolationForest {
   private readonly right: Int32Array;
   private readonly size: Int32Array;
   private readonly cPsi: number;
-  /** log2(n) for n = 0..ψ, so explanations need no Math.log2 per split. */
-  private readonly log2: Float64Array;
+  /** Scoring layout (see the file comment): split feature, 0 at a leaf. */
+  private readonly walkFeature: Int32Array;
+  /** Split value; at a leaf depth + c(size). */
+  private readonly walkValue: Float64Array;
+  /** Two children per node: [2i] for x ≥ split (or NaN), [2i + 1] for x < split; a leaf points to itself. */
+  private readonly walkChild: Int32Array;
+  /** Steps of every walk: the depth of the deepest leaf. */
+  private readonly walkSteps: number;
+  /** Per walkChild entry, the bits of isolation that step cuts: log2(rows at the node / rows in that child); 0 at a leaf. */
+  private readonly walkGain: Float64Array;
 
   private constructor(dims: number, trees: number, sampleSize: number, heightLimit: number, seed: number, roots: Int32Array, feature: Int16Array, value: Float64Array, right: Int32Array, size: Int32Array) {
     this.dims = dims;
@@ -84,7 +101,34 @@ export class IsolationForest {
     this.right = right;
     this.size = size;
     this.cPsi = averagePathLength(sampleSize);
-    this.log2 = Float64Array.from({ length: sampleSize + 1 }, (_, n) => (n > 0 ? Math.log2(n) : 0));
+    const n = feature.length;
+    this.walkFeature = new Int32Array(n);
+    this.walkValue = Float64Array.from(value);
+    this.walkChild = new Int32Array(2 * n);
+    this.walkGain = new Float64Array(2 * n);
+    const bits = (from: number, to: number) => (size[to] > 0 ? Math.log2(size[from]) - Math.log2(size[to]) : 0);
+    // Depth of every node reachable from a root; children always follow their parent (pre-order).
+    const depth = new Int32Array(n).fill(-1);
+    for (let t = 0; t < roots.length; t++) depth[roots[t]] = 0;
+    let steps = 0;
+    for (let i = 0; i < n; i++) {
+      if (feature[i] >= 0) {
+        this.walkFeature[i] = feature[i];
+        this.walkChild[2 * i] = right[i];
+        this.walkChild[2 * i + 1] = i + 1;
+        this.walkGain[2 * i] = bits(i, right[i]);
+        this.walkGain[2 * i + 1] = bits(i, i + 1);
+        if (depth[i] >= 0) {
+          depth[i + 1] = Math.max(depth[i + 1], depth[i] + 1);
+          depth[right[i]] = Math.max(depth[right[i]], depth[i] + 1);
+        }
+      } else {
+        this.walkChild[2 * i] = i;
+        this.walkChild[2 * i + 1] = i;
+        if (depth[i] > steps) steps = depth[i];
+      }
+    }
+    this.walkSteps = steps;
   }
 
   /** Grows a forest on `rows` (n × dims, row-major in one Float64Array, or an array of rows). */
@@ -183,7 +227,7 @@ export class IsolationForest {
     return new IsolationForest(dims, opts.trees, psi, heightLimit, opts.seed, roots, feature.slice(0, next), value.slice(0, next), right.slice(0, next), sizes.slice(0, next));
   }
 
-  /** Mean path length E[h(x)] over the trees. */
+  /** Mean path length E[h(x)] over the trees: the plain pre-order walk (the reference for the fast one). */
   pathLength(x: ArrayLike<number>): number {
     const { roots, feature, value, right } = this;
     let total = 0;
@@ -199,33 +243,57 @@ export class IsolationForest {
     return total / roots.length;
   }
 
-  /**
-   * Scores n row-major vectors at once into `out`, tree by tree (each tree's nodes stay in
-   * cache while every vector walks it): the same numbers as score(), faster for batches.
-   */
-  scoreBatch(data: Float64Array, n: number, out: Float64Array = new Float64Array(n)): Float64Array {
-    const { roots, feature, value, right, dims } = this;
-    out.fill(0, 0, n);
-    for (let t = 0; t < roots.length; t++) {
-      const root = roots[t];
-      for (let i = 0, base = 0; i < n; i++, base += dims) {
-        let node = root;
-        let f = feature[node];
-        while (f >= 0) {
-          node = data[base + f] < value[node] ? node + 1 : right[node];
-          f = feature[node];
-        }
-        out[i] += value[node];
+  /** Sum of the path lengths of x (a vector, or the row at `base` of a row-major array) over all trees, in tree order. */
+  private pathSum(x: ArrayLike<number>, base: number): number {
+    const { roots, walkFeature: f, walkValue: v, walkChild: c, walkSteps: steps } = this;
+    const trees = roots.length;
+    let total = 0;
+    let t = 0;
+    // Eight independent walks at once: their loads overlap instead of waiting on each other.
+    for (; t + 8 <= trees; t += 8) {
+      let a = roots[t], b = roots[t + 1], d = roots[t + 2], e = roots[t + 3];
+      let g = roots[t + 4], h = roots[t + 5], k = roots[t + 6], m = roots[t + 7];
+      for (let s = 0; s < steps; s++) {
+        a = c[2 * a + +(x[base + f[a]] < v[a])];
+        b = c[2 * b + +(x[base + f[b]] < v[b])];
+        d = c[2 * d + +(x[base + f[d]] < v[d])];
+        e = c[2 * e + +(x[base + f[e]] < v[e])];
+        g = c[2 * g + +(x[base + f[g]] < v[g])];
+        h = c[2 * h + +(x[base + f[h]] < v[h])];
+        k = c[2 * k + +(x[base + f[k]] < v[k])];
+        m = c[2 * m + +(x[base + f[m]] < v[m])];
       }
+      total += v[a];
+      total += v[b];
+      total += v[d];
+      total += v[e];
+      total += v[g];
+      total += v[h];
+      total += v[k];
+      total += v[m];
     }
-    const k = -1 / (roots.length * this.cPsi);
-    for (let i = 0; i < n; i++) out[i] = Math.pow(2, out[i] * k);
-    return out;
+    for (; t < trees; t++) {
+      let a = roots[t];
+      for (let s = 0; s < steps; s++) a = c[2 * a + +(x[base + f[a]] < v[a])];
+      total += v[a];
+    }
+    return total;
   }
 
-  /** Anomaly score s(x) = 2^(−E[h(x)] / c(ψ)). */
+  /** Anomaly score s(x) = 2^(−E[h(x)] / c(ψ)); allocates nothing. */
   score(x: ArrayLike<number>): number {
-    return Math.pow(2, -this.pathLength(x) / this.cPsi);
+    return Math.pow(2, -(this.pathSum(x, 0) / this.roots.length) / this.cPsi);
+  }
+
+  /**
+   * Scores n row-major vectors (`data[i·dims + j]`) into `out`: the same numbers as score(),
+   * bit for bit, with no allocation when `out` is given.
+   */
+  scoreBatch(data: ArrayLike<number>, n: number, out: Float64Array = new Float64Array(n)): Float64Array {
+    if (!(n >= 0 && n * this.dims <= data.length && n <= out.length)) throw new RangeError('isolation forest: scoreBatch needs n × dims values and n outputs');
+    const trees = this.roots.length;
+    for (let i = 0, base = 0; i < n; i++, base += this.dims) out[i] = Math.pow(2, -(this.pathSum(data, base) / trees) / this.cPsi);
+    return out;
   }
 
   /**
@@ -235,25 +303,46 @@ export class IsolationForest {
    * weighs many bits; a split through the middle of normal data about one. Shares sum to 1.
    */
   explain(x: ArrayLike<number>, shares: Float64Array): number {
-    const { roots, feature, value, right, size, log2 } = this;
+    const { roots, walkFeature: f, walkValue: v, walkChild: c, walkGain: gain, walkSteps: steps } = this;
     shares.fill(0);
+    const trees = roots.length;
     let total = 0;
-    for (let t = 0; t < roots.length; t++) {
-      let node = roots[t];
-      let f = feature[node];
-      while (f >= 0) {
-        const child = x[f] < value[node] ? node + 1 : right[node];
-        const to = size[child];
-        if (to > 0) shares[f] += log2[size[node]] - log2[to];
-        node = child;
-        f = feature[node];
+    let t = 0;
+    // Four walks side by side, as in pathSum; the score's sum keeps tree order (identical score).
+    for (; t + 4 <= trees; t += 4) {
+      let a = roots[t], b = roots[t + 1], d = roots[t + 2], e = roots[t + 3];
+      for (let s = 0; s < steps; s++) {
+        const ka = 2 * a + +(x[f[a]] < v[a]);
+        const kb = 2 * b + +(x[f[b]] < v[b]);
+        const kd = 2 * d + +(x[f[d]] < v[d]);
+        const ke = 2 * e + +(x[f[e]] < v[e]);
+        shares[f[a]] += gain[ka]; // 0 at a leaf
+        shares[f[b]] += gain[kb];
+        shares[f[d]] += gain[kd];
+        shares[f[e]] += gain[ke];
+        a = c[ka];
+        b = c[kb];
+        d = c[kd];
+        e = c[ke];
       }
-      total += value[node];
+      total += v[a];
+      total += v[b];
+      total += v[d];
+      total += v[e];
+    }
+    for (; t < trees; t++) {
+      let a = roots[t];
+      for (let s = 0; s < steps; s++) {
+        const k = 2 * a + +(x[f[a]] < v[a]);
+        shares[f[a]] += gain[k];
+        a = c[k];
+      }
+      total += v[a];
     }
     let sum = 0;
-    for (let f = 0; f < shares.length; f++) sum += shares[f];
-    if (sum > 0) for (let f = 0; f < shares.length; f++) shares[f] /= sum;
-    return Math.pow(2, -total / roots.length / this.cPsi);
+    for (let j = 0; j < shares.length; j++) sum += shares[j];
+    if (sum > 0) for (let j = 0; j < shares.length; j++) shares[j] /= sum;
+    return Math.pow(2, -(total / roots.length) / this.cPsi);
   }
 
   get nodeCount(): number {

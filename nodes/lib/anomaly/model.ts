@@ -62,7 +62,11 @@ export interface ModelConfig {
   threshold: number;
   /** An anomalous stream returns to normal only below threshold × hysteresis. */
   hysteresis: number;
-  /** An anomalous stream returns to normal only after its score stayed below the exit level this long, ms. */
+  /**
+   * Off-delay: an anomalous stream returns to normal only once its score stayed below the exit
+   * level this long, ms, counting the time each observation stands for like `confirmMs` (so a
+   * 60 s window clears at once; 15 quiet 1 Hz rows clear a 15 s off-delay).
+   */
   holdMs: number;
   /**
    * A normal stream turns anomalous only once its score stayed at or above the threshold this
@@ -515,7 +519,7 @@ export class ScoringModel {
       stream.quietSince = null;
     } else {
       if (stream.quietSince === null) stream.quietSince = t;
-      anomalous = t - stream.quietSince < config.holdMs;
+      anomalous = t - stream.quietSince + covers < config.holdMs;
     }
     stream.anomalous = anomalous;
     // Adaptive baselines learn after the decision (not from a fault label; not while anomalous when protected).

@@ -26,8 +26,10 @@ Replays a CSV or JSONL file of timestamped numeric columns through normalise -> 
 -> alert tiers, strictly in time order, and writes timestamp,score,anomalous,top_signal,tier (one
 row per input row; score 0 on training rows, top_signal on anomalous rows, tier watch|warning|action
 while an alert episode is active, with the asset class's tier rules).
-  --train-rows N        the first N rows train the model; later rows are scored (default: the
-                        asset class's warm-up gate)
+  --train-rows N        the first N rows (in time order) train the model; later rows are scored.
+                        Default: whichever comes first of the asset class's warm-up (pump: 120
+                        rows spanning 2 h) and 20 % of the file's rows (at least 2), so any file
+                        gets scores without this option
   --separator C         CSV separator (default: detected from the header; "tab" for a tab)
   --time-column NAME    the time column (default: timestamp/datetime/time/ts/date, else the first)
   --exclude-columns a,b columns the pipeline never sees (labels)

@@ -15,9 +15,15 @@
  * through the pdm-alert engine with the class's tier rules in event time; a row's tier is the
  * highest tier of the active, annunciated episodes after that row (empty while learning).
  *
- * Training: with `trainRows` N the first N rows (in time order) are the training part: every
- * state's model is fitted on them after row N and rows from N + 1 on are scored; without it,
- * the class warm-up gate decides (a minimum number of samples and span).
+ * Training: the first N rows (in time order) are the training part: every state's model is
+ * fitted on them after row N and rows from N + 1 on are scored. N is `trainRows` when given;
+ * by default it is whichever comes first of
+ *   - the asset class's warm-up gate: the row where the rows so far reach its minimum number of
+ *     samples and its minimum time span (pump: 120 samples over 2 h), and
+ *   - DEFAULT_TRAIN_FRACTION (20 %) of the file's readable rows (at least 2),
+ * so a long file trains exactly as the live node would, and a file shorter than the warm-up
+ * (a 20-minute export at 1 Hz) still trains on its first fifth and scores the rest. Only the
+ * number of rows is known in advance; no row's values are seen before that row is scored.
  */
 import { Normaliser } from '../normalise';
 import { AssetTwin } from '../twin/asset-twin';
@@ -63,8 +69,34 @@ export interface ReplayRow {
   status: 'learning' | 'ready' | 'masked' | 'unread';
 }
 
+/** Share of the readable rows that trains by default when the file is shorter than the class warm-up. */
+export const DEFAULT_TRAIN_FRACTION = 0.2;
+
+export interface TrainingPart {
+  /** Rows (in time order) in the training part. */
+  rows: number;
+  /** What chose it: --train-rows, the class warm-up gate, or the default fraction of the file. */
+  rule: 'option' | 'class-warmup' | 'fraction';
+}
+
+/**
+ * The default training part for rows with these times (ascending): the class warm-up gate
+ * (minSamples rows spanning minSpanMs) or DEFAULT_TRAIN_FRACTION of the rows, whichever is
+ * fewer rows.
+ */
+export function defaultTrainingPart(times: ArrayLike<number>, warmup: { minSamples: number; minSpanMs: number }): TrainingPart {
+  const fraction = Math.max(2, Math.floor(DEFAULT_TRAIN_FRACTION * times.length));
+  const need = Math.max(2, warmup.minSamples);
+  for (let k = need - 1; k < times.length && k < fraction; k++) {
+    if (times[k] - times[0] >= warmup.minSpanMs) return { rows: k + 1, rule: 'class-warmup' };
+  }
+  return { rows: fraction, rule: 'fraction' };
+}
+
 export interface ReplaySummary {
   rows: number;
+  /** The training part: its first `rows` rows in time order trained the models. */
+  training: TrainingPart;
   unreadTimestamps: number;
   outOfOrder: number;
   learning: number;
@@ -172,15 +204,8 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
   const twin = new AssetTwin(asset, { windowMs: 60_000 });
   const normaliser = new Normaliser({ dedupeCapacity: 0, stuckCount: 0, maxFutureMs: 0 });
   const classDefaults = anomalyDefaults(opts.assetClass);
-  const trainRows = opts.trainRows;
   // top_signal is written for anomalous rows only, so only those need contributions.
   const anomaly = mergeAnomalyOptions(classDefaults, { explainAll: false, ...opts.anomaly });
-  if (trainRows !== undefined) {
-    anomaly.bufferSize = Math.max(anomaly.bufferSize, trainRows);
-    anomaly.warmup = { minSamples: Number.MAX_SAFE_INTEGER, minSpanMs: 0 };
-  }
-  const scorer = new AnomalyScorer({}, anomaly);
-  const alerts = new ReplayAlerts({ assetId: opts.assetId, assetClass: opts.assetClass });
 
   const times = rows.map((r) => parseTime(r[timeIndex] ?? '', opts.timeFormat));
   const order: number[] = [];
@@ -194,10 +219,19 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
   });
   if (outOfOrder > 0) order.sort((a, b) => times[a]! - times[b]! || a - b);
 
+  const training: TrainingPart = opts.trainRows !== undefined ? { rows: opts.trainRows, rule: 'option' } : defaultTrainingPart(order.map((i) => times[i]!), anomaly.warmup);
+  const trainRows = training.rows;
+  // The replay decides the training part itself: the learners wait for it, then fit on all of it.
+  anomaly.bufferSize = Math.max(anomaly.bufferSize, trainRows);
+  anomaly.warmup = { minSamples: Number.MAX_SAFE_INTEGER, minSpanMs: 0 };
+  const scorer = new AnomalyScorer({}, anomaly);
+  const alerts = new ReplayAlerts({ assetId: opts.assetId, assetClass: opts.assetClass });
+
   const out: ReplayRow[] = rows.map((r) => ({ timestamp: r[timeIndex] ?? '', score: null, anomalous: 0, topSignal: '', tier: '', status: 'unread' }));
   const lastGood: Record<string, number> = {};
   const summary: ReplaySummary = {
     rows: rows.length,
+    training,
     unreadTimestamps: rows.length - order.length,
     outOfOrder,
     learning: 0,
@@ -270,7 +304,7 @@ export function runReplay(table: Table, partial: Partial<ReplayOptions> = {}): R
       o.tier = tier;
       summary.tiers[tier]++;
     }
-    if (trainRows !== undefined && processed === trainRows) {
+    if (processed === trainRows) {
       // End of the training part: fit every state's model on it, then score from the next row on.
       for (const key of scorer.keys()) scorer.retrainNow(key, ts);
       scorer.configure({ warmup: { minSamples: trainRows, minSpanMs: 0 } }, scorer.config);
@@ -301,12 +335,14 @@ export function formatSummary(s: ReplaySummary): string {
   if (s.excluded.length) lines.push(`  excluded (never seen by the pipeline): ${s.excluded.join(', ')}`);
   if (s.ignored.length) lines.push(`  ignored (not numeric): ${s.ignored.join(', ')}`);
   if (s.rejectedReadings) lines.push(`  readings rejected by normalisation: ${s.rejectedReadings}`);
+  const why = { option: '--train-rows', 'class-warmup': "the asset class's warm-up (minimum samples and time span)", fraction: `${Math.round(DEFAULT_TRAIN_FRACTION * 100)} % of the rows, the file being shorter than the asset class's warm-up` }[s.training.rule];
+  lines.push(`  training part: the first ${s.training.rows} rows in time order (${why})`);
   lines.push(`  learning ${s.learning}, masked ${s.masked}, scored ${s.scored}, anomalous ${s.anomalous} (${s.scored ? ((100 * s.anomalous) / s.scored).toFixed(1) : '0'} % of scored) in ${s.episodes} episode(s)`);
   const top = Object.entries(s.topSignals).sort((a, b) => b[1] - a[1]);
   const t = s.tiers;
   lines.push(`  alert tiers: watch ${t.watch}, warning ${t.warning}, action ${t.action} rows; ${s.alerts.activations} alert activation(s), peak watch ${s.alerts.peak.watch} / warning ${s.alerts.peak.warning} / action ${s.alerts.peak.action}`);
   if (top.length) lines.push(`  top signals of anomalous rows: ${top.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const m of s.models) lines.push(`  model ${m.id} v${m.version} (${m.state}, ${m.samples} training rows)`);
-  if (!s.models.length) lines.push('  no model was trained: not enough rows for the warm-up (use --train-rows N)');
+  if (!s.models.length) lines.push(`  no model was trained: the file has fewer readable rows than the training part (${s.training.rows})`);
   return lines.join('\n');
 }
