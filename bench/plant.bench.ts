@@ -16,8 +16,9 @@
  *   i.e. the pipeline keeps up at 1 Hz), peak RSS, and what the alerting did:
  *   - alerts per asset-day on the 90 healthy assets (episodes raised, any tier; bar < 1), and the
  *     share that reached warning or action; floods (bar: none);
- *   - detection lead time on the 10 assets with an injected bearing fault (onset at hour 2.5 — or
- *     1.5 h before the end in short runs — failure 30 min before the end): how long before the simulated failure the first warning
+ *   - detection lead time on the 10 assets with an injected bearing fault (onsets from hour 2.5 —
+ *     or 1.5 h before the end in short runs — one every 0.2 h while each keeps at least an hour,
+ *     failure 30 min before the end): how long before the simulated failure the first warning
  *     and the first action alert came, in simulated time.
  * The anomaly node learns for its default warm-up (120 windows and 2 h) before it scores, so the
  * first two simulated hours are learning time for every asset.
@@ -43,6 +44,8 @@ const ASSETS = 100;
 const FAULTS = 10; // one asset in ten wears out a bearing, spread over the classes
 const ONSET_H = Math.min(2.5, HOURS - 1.5);
 const FAILURE_H = HOURS - 0.5;
+/** Faults start one after another (as they would in a plant), each with at least an hour to fail. */
+const STAGGER_H = Math.max(0, Math.min(0.2, (FAILURE_H - ONSET_H - 1) / FAULTS));
 const BATCH_TICKS = 30;
 const H = 3_600_000;
 
@@ -78,7 +81,8 @@ function plant(): Json[] {
       nameplate: fullNameplate(assetClass, { ratedPowerKW: RATED_KW[assetClass], ratedVoltageV: 400 }),
       sensors: SIGNALS[assetClass],
     };
-    if (i % 10 === (Math.floor(i / 10) % 6) && Math.floor(i / 10) < FAULTS) asset.faults = [{ type: 'bearing_wear', onsetHours: ONSET_H, durationHours: FAILURE_H - ONSET_H }];
+    const k = Math.floor(i / 10);
+    if (i % 10 === k % 6 && k < FAULTS) asset.faults = [{ type: 'bearing_wear', onsetHours: ONSET_H + k * STAGGER_H, durationHours: FAILURE_H - ONSET_H - k * STAGGER_H }];
     return asset;
   });
 }
@@ -292,7 +296,7 @@ async function main(): Promise<void> {
       readingsPerSimSecond: perTick,
       simulatedHours: HOURS,
       realtimeSeconds: REALTIME_S,
-      faults: `bearing_wear on ${faulty.length} assets, onset ${ONSET_H} h, failure ${FAILURE_H} h`,
+      faults: `bearing_wear on ${faulty.length} assets, onsets ${ONSET_H} h to ${ONSET_H + (FAULTS - 1) * STAGGER_H} h (every ${STAGGER_H} h), failure at ${FAILURE_H} h`,
       pipeline: ['pdm-simulate', 'pdm-normalise', 'pdm-twin', ...(HAS_ANOMALY ? ['pdm-anomaly'] : []), 'pdm-alert', ...(HAS_CMMS ? ['pdm-cmms'] : [])].join(' → '),
       simStart: start ? new Date(start).toISOString() : null,
       readings: readingsA + readingsB,
