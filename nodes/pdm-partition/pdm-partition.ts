@@ -17,7 +17,7 @@ interface PartitionNodeDef extends NodeDef {
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 type Send = (msg: Array<Msg | Msg[] | null>) => void;
 type Done = (err?: Error) => void;
-type RejectCode = 'config' | 'no_asset' | 'no_path';
+type RejectCode = 'config' | 'no_asset' | 'no_path' | 'no_owner';
 
 const KINDS: SubscribeKind[] = ['raw', 'clean', 'all'];
 
@@ -120,6 +120,7 @@ export = function register(RED: NodeAPI): void {
           if (!address) return reject(msg, 'no_asset', Array.isArray(msg.payload) ? { index: i } : {}, send, done);
           const owner = map.ownerOf(address.assetId, address.path);
           if (owner === undefined) return reject(msg, 'no_path', { assetId: address.assetId }, send, done);
+          if (owner === null) return reject(msg, 'no_owner', { assetId: address.assetId }, send, done);
           owners.push(owner);
         }
         if (!Array.isArray(msg.payload) || owners.every((o) => o === owners[0])) {

@@ -42,6 +42,15 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux unless built otherwise). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
 const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
@@ -122,6 +131,13 @@ export class Mosquitto {
 
 // ---------------------------------------------------------------------------------------------
 // Node-RED as a child process
+
+export interface Stats {
+  processed: Record<string, number>;
+  total: number;
+  rejected: number;
+  others: number;
+}
 
 export class Runtime {
   readonly base: string;
@@ -213,11 +229,18 @@ export class Runtime {
     return { status: res.status, body: parsed };
   }
 
-  /** What the flow counted: readings the twin finished per asset, and rejects. */
-  async stats(): Promise<{ processed: Record<string, number>; total: number; rejected: number }> {
+  /** What the flow counted: readings the twin finished per asset, errors caught, other instances' messages received. */
+  /** CPU seconds (user + system) the runtime process used so far, from /proc (Linux). */
+  cpuSeconds(): number {
+    const stat = fs.readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+
+  async stats(): Promise<Stats> {
     const res = await this.http('GET', '/api/stats');
     if (res.status !== 200) throw new Error(`GET /api/stats answered ${res.status}`);
-    return { processed: res.body.processed ?? {}, total: res.body.total ?? 0, rejected: res.body.rejected ?? 0 };
+    return { processed: res.body.processed ?? {}, total: res.body.total ?? 0, rejected: res.body.rejected ?? 0, others: res.body.others ?? 0 };
   }
 
   async resetStats(): Promise<void> {
@@ -256,7 +279,9 @@ const at = (x: number, y: number) => ({ z: TAB, x, y });
  * partition output 4 → mqtt in. A Complete node on the twin counts finished readings per asset in
  * flow context, a Catch node counts errors; GET /api/stats answers them, POST /api/reset clears them.
  */
-export function scaleOutFlow(opts: { brokerPort: number; map: unknown }): Json[] {
+export function scaleOutFlow(opts: { brokerPort: number; map: unknown; root?: string; countOthers?: boolean }): Json[] {
+  const root = opts.root ?? 'pdm';
+  const countOthers = opts.countOthers ?? true;
   const count = [
     "const c = flow.get('processed') || {};",
     'const id = msg.payload.assetId;',
@@ -270,9 +295,11 @@ export function scaleOutFlow(opts: { brokerPort: number; map: unknown }): Json[]
     // No client id: each instance gets its own random one.
     { id: 'so-broker', type: 'mqtt-broker', name: 'mosquitto', broker: '127.0.0.1', port: String(opts.brokerPort), clientid: '', autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '15', cleansession: true, autoUnsubscribe: true },
     { id: 'so-in', type: 'mqtt in', ...at(120, 100), name: '', topic: '', qos: '1', datatype: 'json', broker: 'so-broker', nl: false, rap: true, rh: 0, inputs: 1, wires: [['so-part']] },
-    { id: 'so-part', type: 'pdm-partition', ...at(320, 100), name: '', instance: '${PDM_INSTANCE}', map: JSON.stringify(opts.map), mapType: 'json', root: 'pdm', kind: 'raw', qos: '1', wires: [['so-norm'], [], [], ['so-in']] },
-    { id: 'so-norm', type: 'pdm-normalise', ...at(520, 100), name: '', property: 'payload', root: 'pdm', site: '', area: '', line: '', ranges: '', stuckCount: '0', dedupe: '10000', maxFuture: '600', wires: [['so-twin'], []] },
-    { id: 'so-twin', type: 'pdm-twin', ...at(720, 100), name: '', root: 'pdm', windowSec: '60', staleFactor: '1000', snapshotSec: '1', unknownAssets: 'create', defaultClass: 'motor', fleet: '', store: '', persistSec: '60', clock: 'wall', wires: [['so-who'], [], [], []] },
+    { id: 'so-part', type: 'pdm-partition', ...at(320, 100), name: '', instance: '${PDM_INSTANCE}', map: JSON.stringify(opts.map), mapType: 'json', root, kind: 'raw', qos: '1', wires: [['so-norm'], countOthers ? ['so-others'] : [], [], ['so-in']] },
+    // Messages this instance received for other instances' assets (output 2), counted when asked.
+    { id: 'so-others', type: 'change', ...at(520, 40), name: '', rules: [{ t: 'set', p: 'others', pt: 'flow', to: '$flowContext("others") ? $flowContext("others") + 1 : 1', tot: 'jsonata' }], wires: [] },
+    { id: 'so-norm', type: 'pdm-normalise', ...at(520, 100), name: '', property: 'payload', root, site: '', area: '', line: '', ranges: '', stuckCount: '0', dedupe: '10000', maxFuture: '600', wires: [['so-twin'], []] },
+    { id: 'so-twin', type: 'pdm-twin', ...at(720, 100), name: '', root, windowSec: '60', staleFactor: '1000', snapshotSec: '1', unknownAssets: 'create', defaultClass: 'motor', fleet: '', store: '', persistSec: '60', clock: 'wall', wires: [['so-who'], [], [], []] },
     { id: 'so-who', type: 'change', ...at(920, 100), name: '', rules: [{ t: 'set', p: 'payload.handledBy', pt: 'msg', to: 'PDM_INSTANCE', tot: 'env' }], wires: [['so-out']] },
     { id: 'so-out', type: 'mqtt out', ...at(1100, 100), name: '', topic: '', qos: '1', retain: 'false', broker: 'so-broker', wires: [] },
     { id: 'so-done', type: 'complete', ...at(720, 200), name: '', scope: ['so-twin'], uncaught: false, wires: [['so-count']] },
@@ -290,6 +317,7 @@ export function scaleOutFlow(opts: { brokerPort: number; map: unknown }): Json[]
         { t: 'set', p: 'payload.processed', pt: 'msg', to: 'processed', tot: 'flow' },
         { t: 'set', p: 'payload.total', pt: 'msg', to: 'total', tot: 'flow' },
         { t: 'set', p: 'payload.rejected', pt: 'msg', to: 'rejected', tot: 'flow' },
+        { t: 'set', p: 'payload.others', pt: 'msg', to: 'others', tot: 'flow' },
       ],
       wires: [['so-resp']],
     },
@@ -303,6 +331,7 @@ export function scaleOutFlow(opts: { brokerPort: number; map: unknown }): Json[]
         { t: 'set', p: 'processed', pt: 'flow', to: '{}', tot: 'json' },
         { t: 'set', p: 'total', pt: 'flow', to: '0', tot: 'num' },
         { t: 'set', p: 'rejected', pt: 'flow', to: '0', tot: 'num' },
+        { t: 'set', p: 'others', pt: 'flow', to: '0', tot: 'num' },
         { t: 'set', p: 'payload', pt: 'msg', to: 'reset', tot: 'str' },
       ],
       wires: [['so-resp']],
@@ -340,7 +369,7 @@ export function plant(count: number): PlantAsset[] {
   });
 }
 
-export const rawTopic = (a: PlantAsset, signal: string) => `pdm/${a.path.site}/${a.path.area}/${a.path.line}/${a.assetId}/raw/${signal}`;
+export const rawTopic = (a: PlantAsset, signal: string, root = 'pdm') => `${root}/${a.path.site}/${a.path.area}/${a.path.line}/${a.assetId}/raw/${signal}`;
 
 /** A publisher of rounds of readings (every asset × every signal), QoS 1, unique timestamps. */
 export class Publisher {
@@ -351,10 +380,11 @@ export class Publisher {
   constructor(
     private readonly url: string,
     readonly assets: PlantAsset[],
+    readonly root = 'pdm',
   ) {}
 
   async connect(): Promise<void> {
-    this.client = connect(this.url, { clientId: `pdm-scaleout-publisher-${process.pid}`, clean: true, reconnectPeriod: 0 });
+    this.client = connect(this.url, { clientId: `pdm-scaleout-publisher-${process.pid}-${this.root.replace(/\W/g, '')}`, clean: true, reconnectPeriod: 0 });
     await new Promise<void>((resolve, reject) => {
       this.client!.once('connect', () => resolve());
       this.client!.once('error', reject);
@@ -369,7 +399,7 @@ export class Publisher {
       for (const a of this.assets) {
         for (const [signal, unit, base] of SIGNALS) {
           const payload = JSON.stringify({ assetId: a.assetId, signal, value: base + (r % 7) * 0.1, unit, ts });
-          jobs.push(() => this.client!.publishAsync(rawTopic(a, signal), payload, { qos: 1 }));
+          jobs.push(() => this.client!.publishAsync(rawTopic(a, signal, this.root), payload, { qos: 1 }));
         }
       }
     }

@@ -9,19 +9,23 @@
  *      comes from exactly one instance, the two together cover every asset, each handles exactly
  *      the assets PartitionMap.ownerOf gives it, and every reading is processed exactly once
  *      (per asset, readings finished by the twin on either instance = readings published);
- *  (b) after a map change (paths moved, a default instance) and a redeploy on both, the same holds
- *      for the new map, assets did move, and their new readings show up only in states published by
- *      their new owner.
+ *      Under hashing both instances subscribe to every raw topic: together they set aside exactly
+ *      one plant's worth of other instances' readings;
+ *  (b) after a map change to a closed map (every line listed, "default": "none") and a redeploy on
+ *      both, the same holds for the new map, assets did move, their new readings show up only in
+ *      states published by their new owner, and the broker sent each instance only its own lines
+ *      (edge-a receives nothing it does not own; edge-b only the one asset edge-a owns on its line).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePartitionMap, type PartitionMap } from '../../nodes/lib/partition/map';
-import { MOSQUITTO_MISSING, Mosquitto, Publisher, Runtime, SIGNALS, StateWatcher, mosquittoBinary, plant, scaleOutFlow, sleep, until } from '../helpers/scale-out';
+import { MOSQUITTO_MISSING, Mosquitto, Publisher, Runtime, SIGNALS, StateWatcher, mosquittoBinary, plant, scaleOutFlow, sleep, until, type Stats } from '../helpers/scale-out';
 
 const ASSETS = plant(40);
 const ROUNDS = 10;
 const MAP_1 = { instances: ['edge-a', 'edge-b'], paths: { 'plant1/press': 'edge-a' }, assets: { 'M-31': 'edge-b' }, default: 'hash' };
-const MAP_2 = { instances: ['edge-a', 'edge-b'], paths: { 'plant1/press': 'edge-b', plant2: 'edge-b' }, assets: { 'M-31': 'edge-a' }, default: 'edge-a' };
+/** Closed: every line listed, so each instance subscribes to its own lines (and edge-a to M-31) only. */
+const MAP_2 = { instances: ['edge-a', 'edge-b'], paths: { 'plant1/press': 'edge-b', 'plant1/paint': 'edge-a', plant2: 'edge-b' }, assets: { 'M-31': 'edge-a' }, default: 'none' };
 
 function compiled(input: unknown): PartitionMap {
   const parsed = parsePartitionMap(input);
@@ -60,10 +64,12 @@ describe('scale-out: two Node-RED runtimes share a plant on mosquitto', { skip: 
   });
 
   /** Publishes ROUNDS rounds and waits until both instances together finished every reading. */
+  let others = new Map<string, number>();
+
   async function publishAndDrain(): Promise<Map<string, Record<string, number>>> {
     const sent = await publisher!.publish(ROUNDS);
     assert.equal(sent, ASSETS.length * SIGNALS.length * ROUNDS);
-    let stats: Array<{ processed: Record<string, number>; total: number; rejected: number }> = [];
+    let stats: Stats[] = [];
     await until(
       async () => {
         stats = await Promise.all(runtimes.map((rt) => rt.stats()));
@@ -77,6 +83,7 @@ describe('scale-out: two Node-RED runtimes share a plant on mosquitto', { skip: 
     await sleep(1500); // anything sent twice would arrive now; last snapshots (1 s throttle) go out
     stats = await Promise.all(runtimes.map((rt) => rt.stats()));
     for (const [i, s] of stats.entries()) assert.equal(s.rejected, 0, `${runtimes[i].instance} rejected or caught errors`);
+    others = new Map(runtimes.map((rt, i) => [rt.instance, stats[i].others]));
     return new Map(runtimes.map((rt, i) => [rt.instance, stats[i].processed]));
   }
 
@@ -107,7 +114,10 @@ describe('scale-out: two Node-RED runtimes share a plant on mosquitto', { skip: 
     for (const a of ASSETS) {
       assert.deepEqual([...(statesBy.get(a.assetId) ?? [])], [firstOwners.get(a.assetId)], `states of ${a.assetId}`);
     }
-    console.log(JSON.stringify({ phase: 'hash', perInstance: Object.fromEntries([...processed].map(([k, v]) => [k, Object.keys(v).length])) }));
+    // Hashing: both subscribe to every raw topic, so each received the other's readings and set them aside.
+    const sent = ASSETS.length * SIGNALS.length * ROUNDS;
+    assert.equal(others.get('edge-a')! + others.get('edge-b')!, sent);
+    console.log(JSON.stringify({ phase: 'hash', others: Object.fromEntries(others), perInstance: Object.fromEntries([...processed].map(([k, v]) => [k, Object.keys(v).length])) }));
   });
 
   it('(b) a map change and a redeploy move assets cleanly to their new owners', async () => {
@@ -135,6 +145,9 @@ describe('scale-out: two Node-RED runtimes share a plant on mosquitto', { skip: 
       if (moved.includes(a.assetId)) assert.deepEqual(by, [owners.get(a.assetId)], `new states of moved ${a.assetId}`);
       else assert.ok(by.every((b) => b === owners.get(a.assetId)), `new states of ${a.assetId} from ${by.join(', ')}`);
     }
-    console.log(JSON.stringify({ phase: 'moved', moved: moved.length, perInstance: Object.fromEntries([...processed].map(([k, v]) => [k, Object.keys(v).length])) }));
+    // Closed map: the broker sent edge-a only its own readings; edge-b's plant2 filter also brings M-31.
+    assert.equal(others.get('edge-a'), 0, 'edge-a received readings of assets it does not own');
+    assert.equal(others.get('edge-b'), SIGNALS.length * ROUNDS, 'edge-b received other readings than M-31\'s');
+    console.log(JSON.stringify({ phase: 'moved', others: Object.fromEntries(others), moved: moved.length, perInstance: Object.fromEntries([...processed].map(([k, v]) => [k, Object.keys(v).length])) }));
   });
 });

@@ -145,6 +145,15 @@ describe('pdm-partition node', () => {
     });
   }
 
+  it('rejects an asset a closed map does not list (no_owner) and subscribes to its own rules only', async () => {
+    const closed = { instances: ['edge-a', 'edge-b'], paths: { plant1: 'edge-a', plant2: 'edge-b' }, default: 'none' };
+    const subs = await loadWatchingSubs(partitionNode, flow({ map: JSON.stringify(closed) }));
+    assert.deepEqual(subs[1].topic, [{ topic: 'pdm/plant1/+/+/+/raw/#', qos: 1 }]);
+    const rejected = once<Msg>(helper.getNode('rejects'), 'input');
+    helper.getNode('p1').receive({ payload: reading('M-5'), topic: 'pdm/plant3/a/l/M-5/raw/current' });
+    assert.equal((await rejected).reject.code, 'no_owner');
+  });
+
   const badConfigs: Array<[string, Record<string, unknown>, string]> = [
     ['an invalid map', { map: '{"instances": []}' }, 'map'],
     ['a map naming an unknown instance', { map: '{"instances": ["edge-a"], "default": "edge-c"}' }, 'map'],

@@ -50,6 +50,8 @@ describe('partition map validation', () => {
     ['a bad target name', { instances: ['a'], assets: { M: 'not ok' } }, /assets\.M/],
     ['a duplicate instance', { instances: ['a', { name: 'a' }] }, /instance "a" is listed twice/],
     ['the reserved name', { instances: ['hash'] }, /"hash" is reserved/],
+    ['the other reserved name', { instances: ['none'] }, /"none" is reserved/],
+    ['a closed map that lists nothing', { instances: ['a'], default: 'none' }, /closed map .* must list assets or paths/],
     ['an asset on an unknown instance', { instances: ['a'], assets: { M: 'c' } }, /assets\["M"\] names instance "c", which is not in instances \(instances: a\)/],
     ['a path on an unknown instance', { instances: ['a'], paths: { p: 'c' } }, /paths\["p"\] names instance "c"/],
     ['a default on an unknown instance', { instances: ['a'], default: 'c' }, /default names instance "c"/],
@@ -162,9 +164,10 @@ describe('ownership properties', () => {
         weights: fc.array(fc.constantFrom(1, 1, 2, 0.5), { minLength: names.length, maxLength: names.length }),
         assets: fc.dictionary(asset.map((a) => a.replace(/\s/g, '_')), fc.constantFrom(...names), { maxKeys: 5 }),
         paths: fc.dictionary(fc.tuple(level, level).map(([s, a]) => `${s}/${a}`), fc.constantFrom(...names), { maxKeys: 4 }),
-        default: fc.constantFrom('hash', ...names),
+        default: fc.constantFrom('hash', 'none', ...names),
       }),
-    );
+    )
+    .filter((m) => m.default !== 'none' || Object.keys(m.assets).length + Object.keys(m.paths).length > 0);
   const toInput = (m: { instances: string[]; weights: number[]; assets: object; paths: object; default: string }, order: number[]) => ({
     instances: order.map((i) => ({ name: m.instances[i], weight: m.weights[i] })),
     assets: m.assets,
@@ -185,9 +188,11 @@ describe('ownership properties', () => {
         });
         for (const [id, path] of probes) {
           const owner = one.ownerOf(id, path);
-          assert.ok(owner !== undefined && m.instances.includes(owner), `owner of ${id}: ${owner}`);
+          // A closed map may give an unlisted asset to nobody; anything else has a listed owner.
+          if (owner === null) assert.equal(m.default, 'none');
+          else assert.ok(owner !== undefined && m.instances.includes(owner), `owner of ${id}: ${owner}`);
           // Exactly one: each instance asks "is it mine?" and exactly one says yes.
-          assert.equal(m.instances.filter((n) => one.ownerOf(id, path) === n).length, 1);
+          assert.equal(m.instances.filter((n) => one.ownerOf(id, path) === n).length, owner === null ? 0 : 1);
           assert.equal(two.ownerOf(id, path), owner, `${id} changed owner when the map was reordered`);
         }
       }),
@@ -209,9 +214,10 @@ describe('ownership properties', () => {
       fc.property(mapArb, fc.array(fc.tuple(asset, pathArb), { minLength: 1, maxLength: 20 }), (m, probes) => {
         const map = mapOf(toInput(m, m.instances.map((_, i) => i)));
         for (const [id, path] of probes) {
-          const owner = map.ownerOf(id, path)!;
+          const owner = map.ownerOf(id, path);
+          if (owner === null) continue;
           const topic = `pdm/${path.site}/${path.area}/${path.line}/${id.replace(/\s/g, '_')}/raw/current`;
-          assert.ok(map.topicFiltersFor(owner, 'pdm').some((f) => matches(f, topic)), `${owner} does not receive ${topic}`);
+          assert.ok(map.topicFiltersFor(owner!, 'pdm').some((f) => matches(f, topic)), `${owner} does not receive ${topic}`);
         }
       }),
       { numRuns: 300 },
@@ -232,6 +238,14 @@ describe('subscription filters', () => {
     assert.deepEqual(explicitDefault.topicFiltersFor('b', 'pdm'), ['pdm/+/+/+/+/raw/#']);
     const hashed = mapOf({ instances: ['a', 'b'], assets: { 'P-1': 'a' } });
     assert.deepEqual(hashed.topicFiltersFor('a', 'pdm'), ['pdm/+/+/+/+/raw/#']);
+  });
+
+  it('under a closed map nobody subscribes to everything, and unlisted assets have no owner', () => {
+    const closed = mapOf({ instances: ['a', 'b'], paths: { plant1: 'a', plant2: 'b' }, default: 'none' });
+    assert.deepEqual(closed.topicFiltersFor('a', 'pdm'), ['pdm/plant1/+/+/+/raw/#']);
+    assert.deepEqual(closed.topicFiltersFor('b', 'pdm'), ['pdm/plant2/+/+/+/raw/#']);
+    assert.equal(closed.ownerOf('M-1', { site: 'plant3' }), null);
+    assert.equal(closed.ownerOf('M-1', { site: 'plant2' }), 'b');
   });
 
   it('an instance that owns nothing subscribes to nothing', () => {

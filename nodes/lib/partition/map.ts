@@ -7,7 +7,8 @@
  *   1. `assets[<asset id>]`                     an explicit assignment;
  *   2. `paths[<site>/<area>/<line> prefix]`     the longest matching ISA-95 prefix;
  *   3. `default`                                an instance name, or "hash" (the default):
- *                                               rendezvous hashing over the weighted instances.
+ *                                               rendezvous hashing over the weighted instances, or
+ *                                               "none": a closed map, unlisted assets have no owner.
  *
  * Asset ids and path levels are compared as topic levels (topicSegment: blanks become `_`), the
  * form the asset has in the unified namespace, so a reading identified by its payload and one
@@ -16,7 +17,10 @@
 import type { ErrorObject } from 'ajv';
 import { isValidRootTopic, topicSegment, type AssetPath } from '../topic';
 import { rendezvousOwner, type Candidate } from './rendezvous';
-import { HASH_RULE, validatePartitionMap, type PartitionMapInput } from './schema';
+import { HASH_RULE, NONE_RULE, validatePartitionMap, type PartitionMapInput } from './schema';
+
+/** An instance name; null when a closed map gives the asset to nobody; undefined when a path is needed. */
+export type Owner = string | null | undefined;
 
 export type ParseResult = { ok: true; map: PartitionMap } | { ok: false; errors: string[] };
 
@@ -84,7 +88,7 @@ export function parsePartitionMap(input: unknown): ParseResult {
   const seen = new Set<string>();
   for (const entry of raw.instances) {
     const { name, weight = 1 } = typeof entry === 'string' ? { name: entry } : entry;
-    if (name === HASH_RULE) errors.push(`instance name "${HASH_RULE}" is reserved for the default rule`);
+    if (name === HASH_RULE || name === NONE_RULE) errors.push(`instance name "${name}" is reserved for the default rule`);
     else if (seen.has(name)) errors.push(`instance "${name}" is listed twice`);
     seen.add(name);
     instances.push({ name, weight });
@@ -110,7 +114,8 @@ export function parsePartitionMap(input: unknown): ParseResult {
     paths.set(prefix, target);
   }
   const defaultRule = raw.default ?? HASH_RULE;
-  if (defaultRule !== HASH_RULE) checkTarget('default', defaultRule);
+  if (defaultRule !== HASH_RULE && defaultRule !== NONE_RULE) checkTarget('default', defaultRule);
+  if (defaultRule === NONE_RULE && assets.size === 0 && paths.size === 0) errors.push('a closed map ("default": "none") must list assets or paths');
 
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, map: new PartitionMap(instances, assets, paths, defaultRule) };
@@ -119,7 +124,7 @@ export function parsePartitionMap(input: unknown): ParseResult {
 export class PartitionMap {
   /** Sorted by name: nothing below depends on the order the map listed them in. */
   readonly instances: readonly Candidate[];
-  private readonly cache = new Map<string, string | undefined>();
+  private readonly cache = new Map<string, Owner>();
 
   constructor(
     instances: Candidate[],
@@ -146,10 +151,11 @@ export class PartitionMap {
   }
 
   /**
-   * The instance that owns `assetId`. Undefined only when the map has path rules, the asset has
-   * no rule of its own and no path is known: guessing could give the asset two owners.
+   * The instance that owns `assetId`; null for an unlisted asset of a closed map. Undefined only
+   * when the map has path rules, the asset has no rule of its own and no path is known: guessing
+   * could give the asset two owners.
    */
-  ownerOf(assetId: string, path?: AssetPath): string | undefined {
+  ownerOf(assetId: string, path?: AssetPath): Owner {
     const assetKey = topicSegment(assetId);
     const explicit = this.assets.get(assetKey);
     if (explicit !== undefined) return explicit;
@@ -158,22 +164,24 @@ export class PartitionMap {
     const levels = [topicSegment(path.site), topicSegment(path.area), topicSegment(path.line)];
     const cacheKey = `${assetKey}\u0000${levels.join('/')}`;
     if (this.cache.has(cacheKey)) return this.cache.get(cacheKey);
-    let owner: string | undefined;
+    let owner: Owner;
     for (let depth = 3; depth >= 1 && owner === undefined; depth--) owner = this.paths.get(levels.slice(0, depth).join('/'));
     owner ??= this.defaultOwner(assetKey);
     this.remember(cacheKey, owner);
     return owner;
   }
 
-  private defaultOwner(assetKey: string): string | undefined {
+  private defaultOwner(assetKey: string): string | null {
+    if (this.defaultRule === NONE_RULE) return null;
     if (this.defaultRule !== HASH_RULE) return this.defaultRule;
-    if (this.cache.has(assetKey)) return this.cache.get(assetKey);
-    const owner = rendezvousOwner(this.instances, assetKey);
+    if (this.cache.has(assetKey)) return this.cache.get(assetKey) as string;
+    // Weights are > 0 (schema) and there is at least one instance, so someone always wins.
+    const owner = rendezvousOwner(this.instances, assetKey)!;
     this.remember(assetKey, owner);
     return owner;
   }
 
-  private remember(key: string, owner: string | undefined): void {
+  private remember(key: string, owner: Owner): void {
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(key, owner);
   }
@@ -188,7 +196,8 @@ export class PartitionMap {
    * little else as the namespace allows. A filter cannot express a hash or an exception, so an
    * instance that takes unlisted assets subscribes to everything of that kind, and a path filter
    * also brings assets that an explicit rule gives to another instance: the partition node drops
-   * those. Sorted, no duplicates.
+   * those. Under a closed map ("default": "none") nobody takes unlisted assets, so every instance
+   * subscribes to its own rules only. Sorted, no duplicates.
    */
   topicFiltersFor(instance: string, root: string, kind: SubscribeKind = 'raw'): string[] {
     if (!isValidRootTopic(root)) throw new Error(`root topic "${root}" is not valid`);

@@ -5,8 +5,8 @@
  *     "instances": ["edge-a", {"name": "edge-b", "weight": 2}],
  *     "assets":    {"P-101": "edge-a"},                 exact asset ids
  *     "paths":     {"plant1/press": "edge-b"},          ISA-95 prefixes: site, site/area or site/area/line
- *     "default":   "hash"                               unlisted assets: "hash" or an instance name
- *   }
+ *     "default":   "hash"                               unlisted assets: "hash", an instance name, or
+ *   }                                                   "none" (a closed map: nobody handles them)
  */
 import type { SchemaObject } from 'ajv';
 import { ajv } from '../contracts/ajv';
@@ -18,6 +18,8 @@ export const INSTANCE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$';
 export const PATH_PREFIX_PATTERN = '^[^/+#\\s]+(/[^/+#\\s]+){0,2}$';
 /** The `default` rule that spreads unlisted assets over all instances by rendezvous hashing. */
 export const HASH_RULE = 'hash';
+/** The `default` rule of a closed map: unlisted assets belong to nobody, so nobody subscribes to everything. */
+export const NONE_RULE = 'none';
 
 export interface InstanceEntry {
   name: string;
