@@ -89,3 +89,24 @@ test('current rising alone, at the same power, is a fault, not an operating poin
   assert.equal(r.anomalous, true);
   assert.equal(r.topSignal, 'current');
 });
+
+test('the envelope travels with exported models: an importing scorer masks the same windows', () => {
+  const { s, rng, next } = trained();
+  const edge = new AnomalyScorer({ warmup: { minSamples: 60, minSpanMs: 60 * MIN }, retrain: { everyMs: 0 } }, ANOMALY_CLASS_DEFAULTS.motor);
+  const bundle = JSON.parse(JSON.stringify(s.exportModels('M-1', 0)));
+  assert.ok(bundle.envelopes.running.length >= 2);
+  edge.importModels(bundle);
+  let i = next;
+  // One normal window to both first: the edge's smoothing stream starts with it.
+  const normal = motor(rng, i++, 0.6);
+  s.score(normal);
+  edge.score(JSON.parse(JSON.stringify(normal)));
+  for (let k = 0; k < 40; k++) {
+    const o = motor(rng, i++, 0.85);
+    const a = s.score(o);
+    const b = edge.score(JSON.parse(JSON.stringify(o)));
+    if (k < 29) assert.deepEqual(b, a, `window ${k}`);
+    // The edge never retrains on a buffer smaller than the warm-up's: it keeps masking.
+    if (k >= 30) assert.equal(b.masked, 'operating_point');
+  }
+});

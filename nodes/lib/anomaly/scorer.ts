@@ -139,6 +139,8 @@ export interface ModelBundle {
   key: string;
   exportedAt: number;
   models: ModelJSON[];
+  /** Per state, the trained range of each load signal [feature, low, high] (AnomalyOptions.envelope); older bundles have none. */
+  envelopes?: Record<string, Array<[string, number, number]>>;
 }
 
 export interface ScorerState {
@@ -236,7 +238,9 @@ export class AnomalyScorer {
       base.threshold = model.config.threshold;
       base.learned = true;
       this.push(learner, t, x);
-      if (++learner.outside >= Math.max(1, this.options.envelope.absorbAfter)) this.train(learner, t);
+      // Retrain only on a buffer as large as the warm-up's (an imported model starts with none).
+      const enough = learner.samples.length >= Math.max(2, this.options.warmup.minSamples);
+      if (++learner.outside >= Math.max(1, this.options.envelope.absorbAfter) && enough) this.train(learner, t);
       return base;
     }
     base.status = 'ready';
@@ -333,9 +337,11 @@ export class AnomalyScorer {
   }
 
   exportModels(assetOrKey: string, now = Date.now()): ModelBundle | undefined {
-    const models = [...this.learners.values()].filter((l) => l.key === assetOrKey && l.model).map((l) => l.model!.toJSON());
-    if (models.length === 0) return undefined;
-    return { format: BUNDLE_FORMAT, formatVersion: BUNDLE_FORMAT_VERSION, key: assetOrKey, exportedAt: now, models };
+    const ready = [...this.learners.values()].filter((l) => l.key === assetOrKey && l.model);
+    if (ready.length === 0) return undefined;
+    const envelopes: NonNullable<ModelBundle['envelopes']> = {};
+    for (const l of ready) if (l.envelope.length) envelopes[l.state] = l.envelope.map(([j, lo, hi]) => [l.features![j].name, lo, hi]);
+    return { format: BUNDLE_FORMAT, formatVersion: BUNDLE_FORMAT_VERSION, key: assetOrKey, exportedAt: now, models: ready.map((l) => l.model!.toJSON()), envelopes };
   }
 
   /**
@@ -354,6 +360,7 @@ export class AnomalyScorer {
     }
     const j = json as ModelBundle;
     let models: unknown[];
+    let envelopes: ModelBundle['envelopes'];
     let bundleKey = key;
     if (j && typeof j === 'object' && j.format === BUNDLE_FORMAT) {
       if (!Number.isInteger(j.formatVersion) || j.formatVersion > BUNDLE_FORMAT_VERSION) {
@@ -361,6 +368,7 @@ export class AnomalyScorer {
       }
       if (!Array.isArray(j.models)) throw new ModelFormatError('model_invalid', 'model bundle has no models');
       models = j.models;
+      envelopes = j.envelopes && typeof j.envelopes === 'object' ? j.envelopes : undefined;
       bundleKey = key ?? j.key;
     } else {
       models = [json];
@@ -384,6 +392,8 @@ export class AnomalyScorer {
       learner.stream = new ModelStream();
       learner.lastTrainAt = model.trainedAt;
       learner.newSinceTrain = 0;
+      learner.outside = 0;
+      learner.envelope = importedEnvelope(envelopes?.[state], learner.features);
       out.push({ key: k, state, id: model.id, version: model.version });
     }
     return out;
@@ -548,4 +558,16 @@ export class AnomalyScorer {
     // First model: continue from the end of training. Retrain: keep the live stream (raw-unit smoothing survives).
     if (first) learner.stream = stream;
   }
+}
+
+/** A bundle's envelope of one state as [feature index, low, high], for the model's features; malformed entries are left out. */
+function importedEnvelope(entries: unknown, features: FeatureSpec[]): Array<[number, number, number]> {
+  if (!Array.isArray(entries)) return [];
+  const out: Array<[number, number, number]> = [];
+  for (const e of entries) {
+    if (!Array.isArray(e) || typeof e[0] !== 'string' || !Number.isFinite(e[1]) || !Number.isFinite(e[2])) continue;
+    const j = features.findIndex((f) => f.name === e[0]);
+    if (j >= 0) out.push([j, e[1] as number, e[2] as number]);
+  }
+  return out;
 }
