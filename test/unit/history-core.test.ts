@@ -74,7 +74,7 @@ describe('kind detection and rows', () => {
         [2, 'invalid'],
         [3, 'too_old'],
         [4, 'future'],
-        [5, 'nul'],
+        [5, 'unstorable'],
         [6, 'invalid'],
         [7, 'invalid'],
       ],

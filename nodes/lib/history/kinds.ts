@@ -56,7 +56,7 @@ export interface MappedRow {
   row: Row;
 }
 
-export type RejectCode = 'unknown_kind' | 'invalid' | 'empty' | 'too_old' | 'future' | 'nul' | 'bad_time';
+export type RejectCode = 'unknown_kind' | 'invalid' | 'empty' | 'too_old' | 'future' | 'unstorable' | 'bad_time';
 export interface MapReject {
   index?: number;
   code: RejectCode;
@@ -116,8 +116,13 @@ function pathCells(path: AssetPath | undefined): [string | null, string | null, 
 
 /** JSON text for a jsonb column, or undefined when PostgreSQL would refuse it (NUL in a string). */
 function jsonb(value: unknown): string | undefined {
-  const text = JSON.stringify(value ?? null);
-  return text.includes('\\u0000') ? undefined : text;
+  let text: string;
+  try {
+    text = JSON.stringify(value ?? null);
+  } catch {
+    return undefined; // circular, BigInt
+  }
+  return typeof text !== 'string' || text.includes('\\u0000') ? undefined : text;
 }
 
 const hasNul = (...values: unknown[]) => values.some((v) => typeof v === 'string' && v.includes('\u0000'));
@@ -144,7 +149,7 @@ function readingRow(p: Record<string, unknown>, msg: MessageInput, options: MapO
   if (ts > MAX_EPOCH) return { code: 'bad_time' };
   if (ts < options.now - options.rawDays * DAY_MS) return { code: 'too_old' };
   if (ts > options.now + MAX_FUTURE_MS) return { code: 'future' };
-  if (hasNul(p.assetId, p.signal, p.unit)) return { code: 'nul' };
+  if (hasNul(p.assetId, p.signal, p.unit)) return { code: 'unstorable' };
   const assetId = p.assetId as string;
   const path = pathFromTopic(msg.topic, assetId) ?? options.pathOf?.(assetId);
   return { kind: 'reading', row: [ts, assetId, p.signal as string, p.value as number, p.unit as string, p.quality as string, ...pathCells(path), p.historical === true || msg.historical === true] };
@@ -154,7 +159,7 @@ function featureRow(p: Record<string, unknown>, msg: MessageInput, options: MapO
   const assetId = str(p.assetId);
   if (!assetId || !isTime(p.start) || !isTime(p.end)) return { code: 'invalid', detail: 'a feature window needs assetId, start and end (epoch ms)' };
   const features = jsonb(p.features);
-  if (features === undefined || hasNul(assetId, p.state)) return { code: 'nul' };
+  if (features === undefined || hasNul(assetId, p.state)) return { code: 'unstorable' };
   const path = pathFromTopic(msg.topic, assetId) ?? options.pathOf?.(assetId);
   return { kind: 'feature', row: [assetId, p.start, p.end, str(p.state), typeof p.transient === 'boolean' ? p.transient : null, ...pathCells(path), features] };
 }
@@ -165,7 +170,7 @@ function scoreRow(p: Record<string, unknown>, msg: MessageInput, options: MapOpt
   const w = p.window as { start: number; end: number };
   const model = p.model as { id: string; version: number } | null;
   const contributions = jsonb(p.contributions);
-  if (contributions === undefined || hasNul(p.assetId, p.topSignal, model?.id)) return { code: 'nul' };
+  if (contributions === undefined || hasNul(p.assetId, p.topSignal, model?.id)) return { code: 'unstorable' };
   const assetId = p.assetId as string;
   const path = pathFromTopic(msg.topic, assetId) ?? options.pathOf?.(assetId);
   return {
@@ -179,7 +184,7 @@ function alertRow(p: Record<string, unknown>): One {
   if (problem) return { code: 'invalid', detail: problem };
   if (!isTime(p.ts) || !isTime(p.raisedAt)) return { code: 'bad_time' };
   const event = jsonb(p);
-  if (event === undefined) return { code: 'nul' };
+  if (event === undefined) return { code: 'unstorable' };
   const mode = p.failureMode as { id: string };
   return {
     kind: 'alert',
@@ -201,7 +206,7 @@ function maintenanceRow(p: Record<string, unknown>, msg: MessageInput, options: 
   const failure = typeof p.failure === 'boolean' ? p.failure : FAILURE_TYPES.includes(type);
   const hours = num(p.durationH) ?? (num(p.durationMs) !== null ? (p.durationMs as number) / 3_600_000 : null);
   if (hours !== null && hours < 0) return { code: 'invalid', detail: 'duration must not be negative' };
-  if (hasNul(assetId, type, p.episodeId, p.by, p.note)) return { code: 'nul' };
+  if (hasNul(assetId, type, p.episodeId, p.by, p.note)) return { code: 'unstorable' };
   const path = pathFromTopic(msg.topic, assetId) ?? options.pathOf?.(assetId);
   return { kind: 'maintenance', row: [assetId, p.ts, type, mode, failure, hours, str(p.episodeId), str(p.by), str(p.note), ...pathCells(path)] };
 }
@@ -214,7 +219,7 @@ function workOrderRow(p: Record<string, unknown>, msg: MessageInput, options: Ma
   if (!isTime(p.ts)) return { code: 'bad_time' };
   const target = isObject(p.target) ? str(p.target.kind) : str(p.target);
   const outcome = p.kind === 'work_order_dead_letter' ? 'dead' : str(p.outcome);
-  if (hasNul(episodeId, assetId, operation, p.externalId, target, outcome, p.title, p.url)) return { code: 'nul' };
+  if (hasNul(episodeId, assetId, operation, p.externalId, target, outcome, p.title, p.url)) return { code: 'unstorable' };
   const path = pathFromTopic(msg.topic, assetId) ?? options.pathOf?.(assetId);
   return { kind: 'work_order', row: [episodeId, operation, p.ts, assetId, str(p.externalId), target, outcome, Number.isSafeInteger(p.attempts) ? (p.attempts as number) : null, str(p.title), str(p.url), ...pathCells(path)] };
 }
@@ -225,7 +230,7 @@ function snapshotRow(p: Record<string, unknown>): One {
   if (!assetId || !Number.isSafeInteger(p.version) || Math.abs(p.version as number) > 2 ** 31 - 1) return { code: 'invalid', detail: 'a twin snapshot needs assetId and an integer version' };
   if (!isTime(p.updatedAt)) return { code: 'bad_time' };
   const snapshot = jsonb(p);
-  if (snapshot === undefined) return { code: 'nul' };
+  if (snapshot === undefined) return { code: 'unstorable' };
   const state = isObject(p.state) ? str(p.state.current) : null;
   const health = isObject(p.health) ? str(p.health.status) : null;
   return { kind: 'snapshot', row: [assetId, p.updatedAt, p.version as number, state, health, str(attributes.assetClass), ...pathCells(isObject(attributes.path) ? (attributes.path as AssetPath) : undefined), snapshot] };
