@@ -263,6 +263,50 @@ describe('pdm-history on PostgreSQL', { timeout: 300_000 }, () => {
     await helper.unload();
   });
 
+  it('20 redeploys with writes leave no connection, timer or socket behind', async () => {
+    const resources = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
+    const sessions = () => count(pool, `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'node-red pdm-history'`);
+    await helper.unload();
+    await sleep(200);
+    const before = resources();
+    for (let i = 0; i < 20; i++) {
+      const { node, done } = await load('redeploy');
+      node.receive({ _msgid: `r${i}`, payload: reading('M-1', 'current', Date.now() - i, i) });
+      await until(() => done.size === 1, 20_000, 'written');
+      const { pool: nodePool } = node.history;
+      await helper.unload();
+      assert.equal(nodePool.totalCount, 0, 'the pool is ended on close');
+    }
+    await until(async () => (await sessions()) === 0, 5000, 'no server session of the node left');
+    await until(() => resources() <= before, 5000, `timers and sockets back to ${before} (now ${resources()})`);
+    assert.equal(await count(pool, 'SELECT count(*) AS n FROM redeploy.readings'), 20);
+  });
+
+  it('rows still queued when the node closes during an outage are handed back as lost and counted, never silently dropped', async () => {
+    const { node, done } = await load('closing', { maxDelayMs: 10 });
+    node.receive({ _msgid: 'w', payload: reading('M-1', 'current', Date.now() - 5000, 1) });
+    await until(() => done.size === 1, 20_000, 'first write');
+    await cluster.stop();
+    try {
+      node.receive({ _msgid: 'q', payload: [reading('M-1', 'current', Date.now() - 1000, 2), reading('M-2', 'current', Date.now() - 1000, 3)] });
+      await until(() => node.history.writer.stats().failures > 0, 10_000, 'the writer saw the outage');
+      const { writer } = node.history;
+      // The flow's Catch node stops with the flow, so the writer's own account is what is checked.
+      const warnings: string[] = [];
+      const warn = node.warn.bind(node);
+      node.warn = (text: unknown) => {
+        warnings.push(String(text));
+        warn(text);
+      };
+      await helper.unload();
+      const s = writer.stats();
+      assert.deepEqual([s.lostAtClose, s.queuedRows, s.queuedMessages], [1, 0, 0]);
+      assert.ok(warnings.some((w) => /lostAtClose/.test(w)), `a warning names the loss: ${warnings.join(' | ')}`);
+    } finally {
+      await cluster.start();
+    }
+  });
+
   it('rejects what is not one of its kinds to output 2 and Catch, and answers commands on output 1', async () => {
     const { node, done, errors, rejects } = await load('cmd');
     const outs: Msg[] = [];
