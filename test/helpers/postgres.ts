@@ -7,7 +7,7 @@
  * `postgres` system user, who owns the directory. Missing binaries are an error, never a skip:
  * .ci/run installs them.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -63,6 +63,12 @@ function run(cmd: string, args: string[], logFile: string, user: { uid: number; 
   });
 }
 
+/** Clusters still running, stopped at once if the test process exits without its after hook. */
+const running = new Set<PgCluster>();
+process.on('exit', () => {
+  for (const cluster of running) cluster.stopNow();
+});
+
 export interface ClusterOptions {
   /** Durability settings as shipped (fsync on) instead of the test default (off). */
   durable?: boolean;
@@ -106,6 +112,15 @@ export class PgCluster {
     if (!this.durable) settings.push('-c fsync=off', '-c full_page_writes=off');
     await run(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-l', this.logFile, '-o', settings.join(' '), '-w', '-t', '60', 'start'], path.join(this.dir, 'pg_ctl.log'), this.user);
     this.running = true;
+    running.add(this);
+  }
+
+  /** Synchronous immediate stop, for the exit handler. */
+  stopNow(): void {
+    if (!this.running) return;
+    spawnSync(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore', ...(this.user ?? {}) });
+    this.running = false;
+    running.delete(this);
   }
 
   /** Kills the server at once (no checkpoint), like a crash or a pulled cable. */
@@ -113,6 +128,7 @@ export class PgCluster {
     if (!this.running) return;
     await run(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'], path.join(this.dir, 'pg_ctl.log'), this.user);
     this.running = false;
+    running.delete(this);
   }
 
   /** Stops the server and removes its directory. */

@@ -263,6 +263,30 @@ describe('pdm-history on PostgreSQL', { timeout: 300_000 }, () => {
     await helper.unload();
   });
 
+  it('the server going away under a query in flight fails that query and nothing else (no uncaught client error)', async () => {
+    const writer = new HistoryWriter(pool, { schema: 'inflight' });
+    await writer.ensureSchema();
+    // Another session holds the roll-up row, so the writer's roll-up waits inside its query.
+    const holder = await pool.connect();
+    holder.on('error', () => {});
+    await holder.query('BEGIN');
+    await holder.query('SELECT * FROM inflight.pdm_rollup_state FOR UPDATE');
+    const rolling = writer.rollup().then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    await sleep(300);
+    await cluster.stop();
+    try {
+      const err = await rolling;
+      assert.match(String(err?.message), /terminat|connection/i);
+    } finally {
+      holder.release(true);
+      await cluster.start();
+      await writer.close(0);
+    }
+  });
+
   it('20 redeploys with writes leave no connection, timer or socket behind', async () => {
     const resources = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'TCPSocketWrap').length;
     const sessions = () => count(pool, `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'node-red pdm-history'`);
@@ -277,8 +301,9 @@ describe('pdm-history on PostgreSQL', { timeout: 300_000 }, () => {
       await helper.unload();
       assert.equal(nodePool.totalCount, 0, 'the pool is ended on close');
     }
-    await until(async () => (await sessions()) === 0, 5000, 'no server session of the node left');
+    // Timers and sockets first: the check of server sessions below uses the test's own pool.
     await until(() => resources() <= before, 5000, `timers and sockets back to ${before} (now ${resources()})`);
+    await until(async () => (await sessions()) === 0, 5000, 'no server session of the node left');
     assert.equal(await count(pool, 'SELECT count(*) AS n FROM redeploy.readings'), 20);
   });
 

@@ -19,6 +19,8 @@ export interface QueryResult {
 export interface ClientLike {
   query(sql: string, params?: unknown[]): Promise<QueryResult>;
   release(err?: Error | boolean): void;
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (err: Error) => void): unknown;
 }
 export interface PoolLike {
   connect(): Promise<ClientLike>;
@@ -92,6 +94,7 @@ export class HistoryWriter {
   private variant: SchemaVariant | undefined;
   private schemaReady = false;
   private readonly partitions = new Set<number>();
+  private partitionLock: Promise<void> = Promise.resolve();
   private connected = false;
   private flushing = false;
   private closed = false;
@@ -174,11 +177,17 @@ export class HistoryWriter {
   /** Runs `fn` on a pooled connection; a broken connection is discarded, not reused. */
   private async withClient<T>(fn: (c: ClientLike) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out pg client whose server goes away emits 'error' (and fails its query); without
+    // a listener that event would crash the whole Node-RED process.
+    const ignore = () => {};
+    client.on?.('error', ignore);
     try {
       const result = await fn(client);
+      client.removeListener?.('error', ignore);
       client.release();
       return result;
     } catch (err) {
+      client.removeListener?.('error', ignore);
       client.release(isDataError(err) ? undefined : toError(err));
       throw err;
     }
@@ -217,13 +226,29 @@ export class HistoryWriter {
     if (variant !== 'plain') return 0;
     const wanted = [...new Set([...days, ...daysAhead(this.o.now(), this.o.aheadDays)])].filter((d) => !this.partitions.has(d));
     if (wanted.length === 0) return 0;
-    await this.withClient(async (c) => {
-      for (const day of wanted) {
-        await c.query(createPartitionSql(this.o.schema, day));
-        this.partitions.add(day);
-      }
-    });
-    return wanted.length;
+    // One creator at a time in this writer; another writer racing us shows as a duplicate error.
+    const run = this.partitionLock.then(() =>
+      this.withClient(async (c) => {
+        let created = 0;
+        for (const day of wanted) {
+          if (this.partitions.has(day)) continue;
+          try {
+            await c.query(createPartitionSql(this.o.schema, day));
+            created++;
+          } catch (err) {
+            const code = (err as { code?: string }).code;
+            if (code !== '42P07' && code !== '23505') throw err;
+          }
+          this.partitions.add(day);
+        }
+        return created;
+      }),
+    );
+    this.partitionLock = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   private async flush(): Promise<void> {
