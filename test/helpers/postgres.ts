@@ -72,6 +72,8 @@ process.on('exit', () => {
 export interface ClusterOptions {
   /** Durability settings as shipped (fsync on) instead of the test default (off). */
   durable?: boolean;
+  /** Serve TLS with this certificate and key (PEM files; copied into the cluster's directory). */
+  ssl?: { certFile: string; keyFile: string };
 }
 
 export class PgCluster {
@@ -83,6 +85,7 @@ export class PgCluster {
     private readonly bin: string,
     private readonly user: { uid: number; gid: number } | undefined,
     private readonly durable: boolean,
+    private readonly ssl: boolean,
   ) {}
 
   readonly host = '127.0.0.1';
@@ -99,7 +102,15 @@ export class PgCluster {
     const user = runAs();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdm-pg-'));
     if (user) fs.chownSync(dir, user.uid, user.gid);
-    const cluster = new PgCluster(dir, await freePort(), bin, user, options.durable === true);
+    const cluster = new PgCluster(dir, await freePort(), bin, user, options.durable === true, options.ssl !== undefined);
+    if (options.ssl) {
+      // The server reads its key only when the key belongs to it and nobody else can read it.
+      for (const [from, name] of [[options.ssl.certFile, 'server.crt'], [options.ssl.keyFile, 'server.key']] as const) {
+        fs.copyFileSync(from, path.join(dir, name));
+        fs.chmodSync(path.join(dir, name), 0o600);
+        if (user) fs.chownSync(path.join(dir, name), user.uid, user.gid);
+      }
+    }
     await run(path.join(bin, 'initdb'), ['-D', cluster.dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], path.join(dir, 'initdb.log'), user);
     await cluster.start();
     return cluster;
@@ -109,6 +120,7 @@ export class PgCluster {
     const settings = [`-c listen_addresses=${this.host}`, `-p ${this.port}`, `-k ${this.dir}`, '-c max_connections=50'];
     // fsync off is safe for a test whose OS never crashes; synchronous_commit stays on, because an
     // immediate stop (a simulated outage) would lose commits the server had already confirmed.
+    if (this.ssl) settings.push('-c ssl=on', `-c ssl_cert_file=${path.join(this.dir, 'server.crt')}`, `-c ssl_key_file=${path.join(this.dir, 'server.key')}`);
     if (!this.durable) settings.push('-c fsync=off', '-c full_page_writes=off');
     await run(path.join(this.bin, 'pg_ctl'), ['-D', this.dataDir, '-l', this.logFile, '-o', settings.join(' '), '-w', '-t', '60', 'start'], path.join(this.dir, 'pg_ctl.log'), this.user);
     this.running = true;
