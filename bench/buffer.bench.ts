@@ -12,8 +12,10 @@
  *     subscriber that must receive every message (no bar).
  *  3. The node: readings into pdm-buffer in an embedded Node-RED runtime until its done() (the
  *     message is durable), fed in chunks of 5,000 (no bar).
+ *  4. The cloud side: the pdm-history writer into PostgreSQL (bench/history-writer.ts).
+ *     Bar: >= 20,000 rows/s.
  *
- * Options: `--only=write|replay|node`, `--quick` for a smoke run.
+ * Options: `--only=write|replay|node|history`, `--quick` for a smoke run.
  * Exit code 0 whether or not a bar is met; 1 only if the benchmark itself is broken (a message
  * lost, a record refused).
  */
@@ -26,6 +28,7 @@ import { connect } from 'mqtt';
 import { Journal } from '../nodes/lib/buffer/journal';
 import { Forwarder } from '../nodes/lib/buffer/forwarder';
 import { idempotencyKey, type RecordInput } from '../nodes/lib/buffer/record';
+import { benchHistory } from './history-writer';
 import { fromRounds, machineInfo, measureInterleaved, printReport, pump, startRuntime, type Figure } from './support';
 
 const args = process.argv.slice(2);
@@ -289,11 +292,17 @@ async function main(): Promise<void> {
   const started = Date.now();
   const figures: Record<string, Figure> = {};
   let broker: Broker | undefined;
+  let history: Record<string, unknown> | undefined;
   try {
     if (!only || only === 'write') Object.assign(figures, await benchWrite());
     if (!only || only === 'replay' || only === 'node') broker = await startBroker();
     if (broker && (!only || only === 'replay')) Object.assign(figures, await benchReplay(broker));
     if (broker && (!only || only === 'node')) Object.assign(figures, await benchNode(broker));
+    if (!only || only === 'history') {
+      const h = await benchHistory({ quick });
+      Object.assign(figures, h.figures);
+      history = h.config;
+    }
   } finally {
     await broker?.stop();
     fs.rmSync(tmpRoot, { recursive: true, force: true });
@@ -305,6 +314,7 @@ async function main(): Promise<void> {
       write: { ...WRITE, record: 'JSON reading ≈ 200 B, 20 assets × 6 signals', until: 'the last append is fsynced' },
       replay: { ...REPLAY, broker: broker?.kind, from: 'segment files (journal reopened, cache empty)' },
       node: NODE,
+      history,
       defaults: NODE_DEFAULTS,
       seconds: (Date.now() - started) / 1000,
     },
