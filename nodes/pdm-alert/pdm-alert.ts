@@ -195,6 +195,11 @@ export = function register(RED: NodeAPI): void {
     function handle(msg: Msg, send: Send, done: Done): void {
       try {
         if (typeof msg.command === 'string') return command(msg, send, done);
+        // An answer to another node's query (e.g. pdm-twin's list): nothing to alert on.
+        if (typeof msg.reply === 'string') {
+          counts.ignored++;
+          return done();
+        }
         const input = msg.payload;
         const items = Array.isArray(input) ? input : [input];
         const rejects: Array<{ index?: number; code: string; reason: string; item: unknown }> = [];

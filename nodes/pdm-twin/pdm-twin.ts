@@ -129,8 +129,13 @@ export = function register(RED: NodeAPI): void {
     });
 
     // ---- outputs -------------------------------------------------------------------------
+    /**
+     * A snapshot is a snapshot whatever asked for it: the input's `command` is consumed here, so a
+     * pdm-alert (or another twin) downstream never takes it for a command of its own.
+     */
     const snapshotMsg = (snapshot: TwinSnapshot, base?: Msg): Msg => {
       const msg = (base ? RED.util.cloneMessage(base) : {}) as Msg;
+      delete msg.command;
       msg.topic = assetTopic(root, snapshot.attributes.path, snapshot.assetId, 'state');
       msg.payload = snapshot;
       msg.retain = true;
@@ -264,7 +269,10 @@ export = function register(RED: NodeAPI): void {
       const now = Date.now();
       const payload = msg.payload as Record<string, unknown> | undefined;
       const assetId = (typeof msg.assetId === 'string' ? msg.assetId : undefined) ?? (typeof payload?.assetId === 'string' ? payload.assetId : undefined);
+      /** Answers to queries name the query in `msg.reply`; the command itself is consumed. */
       const reply = (payload: unknown, topic: string) => {
+        msg.reply = msg.command;
+        delete msg.command;
         msg.payload = payload;
         msg.topic = topic;
         send([msg, null, null, null]);

@@ -123,8 +123,11 @@ describe('pdm-twin node', () => {
     const pump = snaps[snaps.length - 1].payload;
     assert.equal(pump.attributes.assetClass, 'pump');
     assert.equal(pump.state.current, 'running');
+    assert.equal(snaps[snaps.length - 1].command, undefined, 'the snapshot answer does not carry the command on');
     t1.receive({ command: 'list' });
     await settle();
+    assert.equal(snaps[snaps.length - 1].command, undefined);
+    assert.equal(snaps[snaps.length - 1].reply, 'list');
     assert.deepEqual(snaps[snaps.length - 1].payload.map((t: Msg) => t.assetId).sort(), ['M-1', 'P-1']);
     t1.receive({ command: 'event', assetId: 'M-1', payload: { kind: 'maintenance', type: 'part_replaced', note: 'DE bearing' } });
     await settle();

@@ -188,7 +188,8 @@ export function classify(item: unknown): Classified {
     if (!validateSnapshot(item)) return { kind: 'invalid', code: 'invalid_snapshot', error: describeErrors(validateSnapshot.errors) };
     return { kind: 'snapshot', snapshot: toSnapshot(item) };
   }
-  if ('kind' in item && !('signal' in item)) {
+  // A label event may name its signal; only a reading has a value.
+  if ('kind' in item && !('value' in item)) {
     if (!validateTwinEvent(item)) return { kind: 'invalid', code: 'invalid_event', error: describeErrors(validateTwinEvent.errors) };
     const e = toTwinEvent(item);
     if (typeof e === 'string') return { kind: 'invalid', code: 'invalid_event', error: e };
