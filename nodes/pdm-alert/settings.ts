@@ -39,6 +39,7 @@ export interface AlertFields {
   floodSuppress?: string;
   kpiSec?: string | number;
   overrides?: string;
+  clock?: string;
 }
 
 const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
@@ -99,6 +100,10 @@ export function engineSettings(f: AlertFields): { config: EngineConfig; errors: 
     else errors.push('floodSuppress must be none, watch or warning');
   }
   partial.kpiIntervalMs = number('kpiSec', 1, DAY_S, 1000);
+  if (!blank(f.clock)) {
+    if (f.clock === 'wall' || f.clock === 'reading') partial.clock = f.clock;
+    else errors.push('clock must be wall or reading');
+  }
   const overrides = parseOverrides(f.overrides);
   if (overrides.ok) partial.overrides = overrides.value;
   else errors.push(`overrides: ${overrides.error}`);

@@ -305,6 +305,22 @@ describe('pdm-alert node', () => {
     assert.equal(events[2].payload.reasonCode, 'expired');
   });
 
+  it('with the reading-time clock a shelving of replayed data expires with the asset’s data, not the wall clock', async () => {
+    const n = await loaded({ clock: 'reading' }, [motor]);
+    const events = collect('events');
+    const t0 = Date.UTC(2020, 2, 1, 8);
+    n.receive({ payload: score(t0, 0.8) });
+    await settle();
+    n.receive({ command: 'shelve', assetId: 'M-1', payload: { for: 1200 } });
+    await settle(2600);
+    assert.deepEqual(events.map((e) => e.payload.transition), ['raised', 'shelved'], 'two wall-clock ticks do not end it');
+    assert.equal(events[1].payload.alarm.shelved.until, t0 + 1200);
+    n.receive({ payload: score(t0 + 1200, 0.8) });
+    await settle(1300);
+    assert.deepEqual(events.map((e) => e.payload.transition), ['raised', 'shelved', 'unshelved']);
+    assert.equal(events[2].payload.ts, t0 + 1200);
+  });
+
   it('publishes KPIs per site every interval on output 4', async () => {
     const n = await loaded({ kpiSec: 1 }, [motor]);
     const kpis = collect('kpis');
