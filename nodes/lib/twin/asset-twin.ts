@@ -117,6 +117,11 @@ export class AssetTwin {
     return this.asset;
   }
 
+  /** The newest reading time this twin has seen (its own event-time clock); 0 before any reading. */
+  get eventClock(): number {
+    return this.clock;
+  }
+
   /** Applies a changed configuration (e.g. a redeployed pdm-asset) without losing history. */
   reconfigure(asset: ResolvedAsset, options: Partial<TwinOptions> = {}): void {
     this.asset = asset;
