@@ -18,6 +18,7 @@ interface TwinNodeDef extends NodeDef {
   windowSec: string | number;
   staleFactor: string | number;
   snapshotSec: string | number;
+  republishSec?: string | number;
   unknownAssets: 'create' | 'reject';
   defaultClass: string;
   fleet: string;
@@ -61,6 +62,15 @@ function positive(value: string | number | undefined, fallback: number): number 
   const n = Number(value);
   return value !== '' && value !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
 }
+
+/** Like positive(), but 0 is a value of its own ("off"). */
+function positiveOrZero(value: string | number | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== '' && value !== undefined && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** Default of "Republish every": a retained state lost by the broker or missed by a late subscriber is back within a minute. */
+const REPUBLISH_SEC = 60;
 
 export = function register(RED: NodeAPI): void {
   function PdmTwinNode(this: Node, config: TwinNodeDef): void {
@@ -225,6 +235,24 @@ export = function register(RED: NodeAPI): void {
       }
     }, TICK_MS);
 
+    // A retained …/state is only as good as the broker's memory: a broker restarted without
+    // persistence, or a connection that came up after the last change, would otherwise wait for
+    // the next change. Every asset's current snapshot is sent again at this interval.
+    const republishMs = positiveOrZero(config.republishSec, REPUBLISH_SEC) * 1000;
+    const republish =
+      republishMs > 0
+        ? setInterval(() => {
+            try {
+              if (restoring || fleet.size === 0) return;
+              const now = Date.now();
+              const all = fleet.ids().map((id) => snapshotMsg(fleet.snapshot(id, now)!));
+              node.send([all, null, null, null]);
+            } catch (err) {
+              node.error(err);
+            }
+          }, republishMs)
+        : undefined;
+
     // ---- input -----------------------------------------------------------------------------
     const rejectReason = (code: string, params: Record<string, string> = {}) => RED._(`pdm-twin.reject.${code}`, params);
 
@@ -351,6 +379,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       clearInterval(timer);
+      if (republish) clearInterval(republish);
       if (!removed && !restoring) handover.set(node.id, { at: Date.now(), states: fleet.ids().map((id) => fleet.get(id)!.toJSON()) });
       status.stop();
       unsubscribe();
