@@ -348,7 +348,7 @@ export class AlertEngine {
       if (!SAFE_KEY.test(signal)) continue;
       if (f.stale) stale.push(signal);
       if (f.quality === 'bad') bad.push(signal);
-      if (f.limit) limits[signal] = { level: f.limit, ts: f.ts ?? at, ...(f.value !== undefined ? { value: f.value } : {}) };
+      if (f.limit) limits[signal] = { level: f.limit, ts: f.ts ?? at, ...(f.limitSide === 'low' ? { side: 'low' as const } : {}), ...(f.value !== undefined ? { value: f.value } : {}) };
     }
     a.evidence.limits = limits;
     a.evidence.stale = stale.sort();
@@ -785,6 +785,7 @@ export class AlertEngine {
     for (const [signal, l] of Object.entries(a.evidence.limits)) {
       if (l.level === 'normal' || excluded.has(signal)) continue;
       const r: RuleEvidence = { signal, level: l.level, source: 'limit', ts: l.ts };
+      if (l.side === 'low') r.side = 'low';
       if (l.value !== undefined) r.value = l.value;
       bySignal.set(signal, [...(bySignal.get(signal) ?? []), r]);
     }
@@ -1262,7 +1263,7 @@ export class AlertEngine {
       .map((r) =>
         r.source === 'zone'
           ? `${r.signal} in ${r.standard ?? 'ISO'} zone ${r.zone}${r.value !== undefined ? ` (${round(r.value, 2)})` : ''}`
-          : `${r.signal} above its ${r.level} limit${r.value !== undefined ? ` (${round(r.value, 2)})` : ''}`,
+          : `${r.signal} ${r.side === 'low' ? 'below' : 'above'} its ${r.level} limit${r.value !== undefined ? ` (${round(r.value, 2)})` : ''}`,
       )
       .join('; ');
     const both = [scoreText, rulesText].filter(Boolean).join('; ');
