@@ -128,10 +128,5 @@ function stripUndefined<T>(v: T): T {
   return out as T;
 }
 
-/**
- * Context keys are Node-RED property expressions ("a.b" is a nested path, a space throws), so the
- * asset id or site in a key is escaped: everything but letters, digits, "_" and "-" becomes %XX.
- */
-export function contextKey(prefix: string, id: string): string {
-  return prefix + Array.from(Buffer.from(id, 'utf8')).map((b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
-}
+/** The context key of an asset or site: the id escaped for Node-RED (nodes/lib/persistence). */
+export { escapeKey as contextKey } from '../lib/persistence';

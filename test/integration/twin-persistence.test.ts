@@ -224,8 +224,8 @@ function twinFlow(twin: Json = {}): Json[] {
     change('set-get', 'get', at(250, 120)),
     change('set-event', 'event', at(250, 180)),
     change('set-list', 'list', at(250, 240)),
-    // Output 1 answers commands (it also carries snapshots of readings and ticks: no msg.command).
-    { id: 'sw-cmd', type: 'switch', ...at(600, 100), name: '', property: 'command', propertyType: 'msg', rules: [{ t: 'nnull' }], checkall: 'true', repair: false, outputs: 1, wires: [['resp']] },
+    // Output 1 answers commands with msg.reply (it also carries snapshots of readings and ticks: no msg.reply).
+    { id: 'sw-cmd', type: 'switch', ...at(600, 100), name: '', property: 'reply', propertyType: 'msg', rules: [{ t: 'nnull' }], checkall: 'true', repair: false, outputs: 1, wires: [['resp']] },
     // Readings are answered when the twin calls done() ...
     { id: 'complete', type: 'complete', ...at(400, 300), name: '', scope: [TWIN], uncaught: false, wires: [['sw-reading']] },
     { id: 'sw-reading', type: 'switch', ...at(600, 300), name: '', property: 'command', propertyType: 'msg', rules: [{ t: 'null' }], checkall: 'true', repair: false, outputs: 1, wires: [['resp']] },

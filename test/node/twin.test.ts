@@ -124,6 +124,7 @@ describe('pdm-twin node', () => {
     assert.equal(pump.attributes.assetClass, 'pump');
     assert.equal(pump.state.current, 'running');
     assert.equal(snaps[snaps.length - 1].command, undefined, 'the snapshot answer does not carry the command on');
+    assert.equal(snaps[snaps.length - 1].reply, 'get');
     t1.receive({ command: 'list' });
     await settle();
     assert.equal(snaps[snaps.length - 1].command, undefined);
