@@ -7,6 +7,7 @@ import { resolveAsset } from '../lib/assets/resolve';
 import { assetTopic, topicSegment, type AssetPath } from '../lib/topic';
 import { StatusThrottle } from '../lib/status-throttle';
 import { contextKey, engineSettings, type AlertFields } from './settings';
+import { Handover, loadAll, saveAll, type ContextStore, type Write } from '../lib/persistence';
 
 interface AlertNodeDef extends NodeDef, AlertFields {
   store: string;
@@ -22,20 +23,8 @@ const SITE_PREFIX = 'alert-site:';
 const TICK_MS = 1000;
 const MAX_WAITING = 10_000;
 
-/**
- * State handed from a closing node to its redeployed successor (same node id). Node-RED deletes a
- * node's context on close when no context store is configured, so without this a plain redeploy
- * would forget every episode and shelving timer (see pdm-twin).
- */
-const handover = new Map<string, { at: number; assets: AssetAlertState[]; sites: SiteAlertState[] }>();
-const HANDOVER_MS = 30_000;
-function takeHandover(id: string) {
-  const now = Date.now();
-  for (const [key, entry] of handover) if (now - entry.at > HANDOVER_MS) handover.delete(key);
-  const entry = handover.get(id);
-  handover.delete(id);
-  return entry;
-}
+/** Episodes and shelving timers handed from a closing node to its redeployed successor (see nodes/lib/persistence). */
+const handover = new Handover<{ assets: AssetAlertState[]; sites: SiteAlertState[] }>();
 
 function positive(value: string | number | undefined, fallback: number): number {
   const n = Number(value);
@@ -53,7 +42,7 @@ export = function register(RED: NodeAPI): void {
     const root = config.root || 'pdm';
     const store = config.store || undefined;
     const persistMs = positive(config.persistSec, 5) * 1000;
-    const context = node.context();
+    const context = node.context() as unknown as ContextStore;
 
     const settings = engineSettings(config);
     for (const error of settings.errors) node.error(RED._('pdm-alert.errors.config', { error }));
@@ -125,25 +114,13 @@ export = function register(RED: NodeAPI): void {
     const waiting: Array<{ msg: Msg; send: Send; done: Done }> = [];
     const persist = (callback?: () => void) => {
       const dirty = engine.takeDirty();
-      const writes: Array<[string, unknown]> = [
-        ...dirty.assets.map((id): [string, unknown] => [contextKey(ASSET_PREFIX, id), engine.exportAsset(id)]),
-        ...dirty.removedAssets.map((id): [string, unknown] => [contextKey(ASSET_PREFIX, id), undefined]),
-        ...dirty.sites.map((id): [string, unknown] => [contextKey(SITE_PREFIX, id), engine.exportSite(id)]),
-        ...dirty.removedSites.map((id): [string, unknown] => [contextKey(SITE_PREFIX, id), undefined]),
+      const writes: Write[] = [
+        ...dirty.assets.map((id): Write => [contextKey(ASSET_PREFIX, id), engine.exportAsset(id)]),
+        ...dirty.removedAssets.map((id): Write => [contextKey(ASSET_PREFIX, id), undefined]),
+        ...dirty.sites.map((id): Write => [contextKey(SITE_PREFIX, id), engine.exportSite(id)]),
+        ...dirty.removedSites.map((id): Write => [contextKey(SITE_PREFIX, id), undefined]),
       ];
-      let left = writes.length;
-      if (left === 0) return callback?.();
-      const finish = (err?: unknown) => {
-        if (err) node.warn(RED._('pdm-alert.errors.persist', { error: String(err) }));
-        if (--left === 0) callback?.();
-      };
-      for (const [key, value] of writes) {
-        try {
-          context.set(key, value, store as string, finish);
-        } catch (err) {
-          finish(err);
-        }
-      }
+      saveAll(context, store, writes, (err) => node.warn(RED._('pdm-alert.errors.persist', { error: String(err) })), callback);
     };
     const finishRestore = () => {
       restoring = false;
@@ -152,25 +129,21 @@ export = function register(RED: NodeAPI): void {
       for (const item of waiting.splice(0)) handle(item.msg, item.send, item.done);
     };
     const restore = () => {
-      const handed = takeHandover(node.id);
+      const handed = handover.take(node.id);
       if (handed) {
-        engine.restore({ assets: handed.assets, sites: handed.sites }, Date.now());
+        engine.restore(handed, Date.now());
         return finishRestore();
       }
-      context.keys(store as string, (err: Error | undefined, found: unknown[]) => {
-        if (err) node.warn(RED._('pdm-alert.errors.restore', { error: String(err) }));
-        const keys = (found ?? []).filter((k): k is string => typeof k === 'string' && (k.startsWith(ASSET_PREFIX) || k.startsWith(SITE_PREFIX)));
-        let left = keys.length;
-        if (left === 0) return finishRestore();
-        for (const key of keys) {
-          context.get(key, store as string, (getErr: Error | undefined, saved: unknown) => {
-            if (!getErr && saved) {
-              const ok = key.startsWith(ASSET_PREFIX) ? engine.importAsset(saved) : engine.importSite(saved, Date.now());
-              if (!ok) node.warn(RED._('pdm-alert.errors.restore-key', { key }));
-            }
-            if (--left === 0) finishRestore();
-          });
+      const ours = (key: string) => key.startsWith(ASSET_PREFIX) || key.startsWith(SITE_PREFIX);
+      loadAll(context, store, ours, (err) => node.warn(RED._('pdm-alert.errors.restore', { error: String(err) })), (loaded) => {
+        // Assets first: in reading-time mode a site's clock comes from its assets.
+        const order = (key: string) => (key.startsWith(ASSET_PREFIX) ? 0 : 1);
+        for (const { key, value, error } of [...loaded].sort((a, b) => order(a.key) - order(b.key))) {
+          if (error || !value) continue;
+          const ok = key.startsWith(ASSET_PREFIX) ? engine.importAsset(value) : engine.importSite(value, Date.now());
+          if (!ok) node.warn(RED._('pdm-alert.errors.restore-key', { key }));
         }
+        finishRestore();
       });
     };
 
@@ -195,6 +168,12 @@ export = function register(RED: NodeAPI): void {
     function handle(msg: Msg, send: Send, done: Done): void {
       try {
         if (typeof msg.command === 'string') return command(msg, send, done);
+        // An answer to another node's query: a twin snapshot (pdm-twin's get, event) is state like
+        // any other; anything else (pdm-twin's list, export) is nothing to alert on.
+        if (typeof msg.reply === 'string' && classify(msg.payload).kind !== 'snapshot') {
+          counts.ignored++;
+          return done();
+        }
         const input = msg.payload;
         const items = Array.isArray(input) ? input : [input];
         const rejects: Array<{ index?: number; code: string; reason: string; item: unknown }> = [];
@@ -319,7 +298,7 @@ export = function register(RED: NodeAPI): void {
       for (const item of waiting.splice(0)) item.done(new Error(RED._('pdm-alert.errors.closing')));
       if (!removed && !restoring) {
         const state = engine.toJSON();
-        handover.set(node.id, { at: Date.now(), assets: state.assets, sites: state.sites });
+        handover.set(node.id, { assets: state.assets, sites: state.sites });
       }
       // Save what changed since the last save before the runtime lets go of the node.
       if (restoring) return done();

@@ -39,6 +39,7 @@ export interface AlertFields {
   floodSuppress?: string;
   kpiSec?: string | number;
   overrides?: string;
+  clock?: string;
 }
 
 const blank = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
@@ -99,6 +100,10 @@ export function engineSettings(f: AlertFields): { config: EngineConfig; errors: 
     else errors.push('floodSuppress must be none, watch or warning');
   }
   partial.kpiIntervalMs = number('kpiSec', 1, DAY_S, 1000);
+  if (!blank(f.clock)) {
+    if (f.clock === 'wall' || f.clock === 'reading') partial.clock = f.clock;
+    else errors.push('clock must be wall or reading');
+  }
   const overrides = parseOverrides(f.overrides);
   if (overrides.ok) partial.overrides = overrides.value;
   else errors.push(`overrides: ${overrides.error}`);
@@ -123,10 +128,5 @@ function stripUndefined<T>(v: T): T {
   return out as T;
 }
 
-/**
- * Context keys are Node-RED property expressions ("a.b" is a nested path, a space throws), so the
- * asset id or site in a key is escaped: everything but letters, digits, "_" and "-" becomes %XX.
- */
-export function contextKey(prefix: string, id: string): string {
-  return prefix + Array.from(Buffer.from(id, 'utf8')).map((b) => (/[A-Za-z0-9_-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
-}
+/** The context key of an asset or site: the id escaped for Node-RED (nodes/lib/persistence). */
+export { escapeKey as contextKey } from '../lib/persistence';

@@ -17,6 +17,7 @@ import { OPERATING_STATES, type OperatingState } from '../lib/twin/operating-sta
 import type { FeatureWindow } from '../lib/twin/feature-window';
 import { assetTopic, isValidRootTopic, topicSegment } from '../lib/topic';
 import { StatusThrottle } from '../lib/status-throttle';
+import { Handover, loadAll, saveAll, type ContextStore, type Write } from '../lib/persistence';
 import {
   contextKeyOf,
   isContextKey,
@@ -64,21 +65,8 @@ const TWIN_EVENTS = ['state', 'maintenance', 'label'];
 /** Remembered topic prefixes (`<root>/<site>/<area>/<line>/<asset>`), bounded. */
 const MAX_TOPICS = 20_000;
 
-/**
- * Learners handed from a closing node to its redeployed successor (same node id). Node-RED deletes
- * a node's context on every close when no context store is configured, so without this a plain
- * redeploy would forget every model; with a persistent store this is simply the freshest copy.
- */
-const handover = new Map<string, { at: number; saved: SavedKey[] }>();
-/** A successor starts within milliseconds of its predecessor's close; older entries are leftovers. */
-const HANDOVER_MS = 30_000;
-function takeHandover(id: string): SavedKey[] | undefined {
-  const now = Date.now();
-  for (const [key, entry] of handover) if (now - entry.at > HANDOVER_MS) handover.delete(key);
-  const entry = handover.get(id);
-  handover.delete(id);
-  return entry?.saved;
-}
+/** Learners handed from a closing node to its redeployed successor (see nodes/lib/persistence). */
+const handover = new Handover<SavedKey[]>();
 
 function positive(value: string | number | undefined, fallback: number): number {
   const n = Number(value);
@@ -115,7 +103,7 @@ export = function register(RED: NodeAPI): void {
     const publish = config.publish === true || config.publish === 'true';
     const store = config.store || undefined;
     const persistMs = Math.max(100, positive(config.persistSec, 60) * 1000);
-    const context = node.context();
+    const context = node.context() as unknown as ContextStore;
     const scorer = new AnomalyScorer({}, settings.options);
     (node as Node & { scorer?: AnomalyScorer }).scorer = scorer;
 
@@ -217,21 +205,13 @@ export = function register(RED: NodeAPI): void {
       return { v: 1, sig: signature, training, scorer: state, topics: own };
     };
     const persist = (keys: string[], callback?: () => void) => {
-      let left = keys.length;
-      if (left === 0) return callback?.();
+      if (keys.length === 0) return callback?.();
       const parts = splitState(scorer.toJSON(keys));
-      const finish = (err?: unknown) => {
-        if (err) node.warn(RED._('pdm-anomaly.errors.persist', { error: String(err) }));
-        if (--left === 0) callback?.();
-      };
-      for (const key of keys) {
+      const writes = keys.map((key): Write => {
         const part = parts.get(key);
-        try {
-          context.set(contextKeyOf(key), part ? savedOf(key, part) : undefined, store as string, finish);
-        } catch (err) {
-          finish(err);
-        }
-      }
+        return [contextKeyOf(key), part ? savedOf(key, part) : undefined];
+      });
+      saveAll(context, store, writes, (err) => node.warn(RED._('pdm-anomaly.errors.persist', { error: String(err) })), callback);
     };
     const takeDirty = () => {
       const keys = [...dirty];
@@ -274,31 +254,24 @@ export = function register(RED: NodeAPI): void {
       for (const item of waiting.splice(0)) handle(item.msg, item.send, item.done);
     };
     const restore = () => {
-      const handed = takeHandover(node.id);
+      const handed = handover.take(node.id);
       if (handed) {
         install(handed);
         return restored();
       }
-      context.keys(store as string, (err: Error | undefined, found: unknown[]) => {
-        if (err) node.warn(RED._('pdm-anomaly.errors.restore', { error: String(err) }));
-        const keys = (found ?? []).filter(isContextKey);
+      loadAll(context, store, isContextKey, (err) => node.warn(RED._('pdm-anomaly.errors.restore', { error: String(err) })), (loaded) => {
+        if (loaded.length === 0) return restored();
         const saved: unknown[] = [];
-        let left = keys.length;
-        if (left === 0) return restored();
-        for (const key of keys) {
-          context.get(key, store as string, (getErr: Error | undefined, value: unknown) => {
-            if (getErr || !isSavedKey(value)) node.warn(RED._('pdm-anomaly.errors.restore-key', { key: modelKeyOf(key) }));
-            else saved.push(value);
-            if (--left === 0) {
-              try {
-                install(saved);
-              } catch (e) {
-                node.warn(RED._('pdm-anomaly.errors.restore', { error: String(e) }));
-              }
-              restored();
-            }
-          });
+        for (const { key, value, error } of loaded) {
+          if (error || !isSavedKey(value)) node.warn(RED._('pdm-anomaly.errors.restore-key', { key: modelKeyOf(key) }));
+          else saved.push(value);
         }
+        try {
+          install(saved);
+        } catch (e) {
+          node.warn(RED._('pdm-anomaly.errors.restore', { error: String(e) }));
+        }
+        restored();
       });
     };
 
@@ -599,7 +572,7 @@ export = function register(RED: NodeAPI): void {
       if (restoring) return done();
       if (!removed) {
         const parts = splitState(scorer.toJSON());
-        handover.set(node.id, { at: Date.now(), saved: [...parts].map(([key, part]) => savedOf(key, part)) });
+        handover.set(node.id, [...parts].map(([key, part]) => savedOf(key, part)));
       }
       // Save what changed since the last save before the runtime lets go of the node.
       persist(takeDirty(), done);

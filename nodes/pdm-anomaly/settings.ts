@@ -11,6 +11,7 @@ import { isAssetClassId } from '../lib/assets/classes';
 import type { AssetClassId } from '../lib/assets/types';
 import type { FeatureWindow } from '../lib/twin/feature-window';
 import { anomalyDefaults, mergeAnomalyOptions, type AnomalyOptions, type PartialAnomalyOptions, type ScorerState, type WindowStat } from '../lib/anomaly';
+import { escapeKey, unescapeKey } from '../lib/persistence';
 
 export const STATS: readonly WindowStat[] = ['mean', 'rms', 'std', 'slope'];
 export const HOUR_MS = 3_600_000;
@@ -190,12 +191,8 @@ export function isSavedKey(v: unknown): v is SavedKey {
   return !!s && typeof s === 'object' && s.v === 1 && !!s.sig && !!s.scorer && typeof s.scorer === 'object';
 }
 
+/** One context key per model key: `anomaly:<escaped model key>` (nodes/lib/persistence). */
 const KEY_PREFIX = 'anomaly:';
-/**
- * Node-RED reads context keys as property paths ("a.b", "a[0]"), so a model key is escaped into a
- * key with no path syntax: percent-encoding plus the characters encodeURIComponent leaves alone.
- */
-export const contextKeyOf = (key: string): string =>
-  KEY_PREFIX + encodeURIComponent(key).replace(/[.!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+export const contextKeyOf = (key: string): string => escapeKey(KEY_PREFIX, key);
 export const isContextKey = (k: unknown): k is string => typeof k === 'string' && k.startsWith(KEY_PREFIX);
-export const modelKeyOf = (contextKey: string): string => decodeURIComponent(contextKey.slice(KEY_PREFIX.length));
+export const modelKeyOf = (contextKey: string): string => unescapeKey(KEY_PREFIX, contextKey);

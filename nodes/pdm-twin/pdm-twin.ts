@@ -12,12 +12,14 @@ import { assetTopic } from '../lib/topic';
 import { AssetRegistry } from '../lib/assets/registry';
 import { describeImport, importFleet } from '../lib/assets/fleet-text';
 import { StatusThrottle } from '../lib/status-throttle';
+import { Handover, escapeKey, loadAll, saveAll, unescapeKey, type ContextStore } from '../lib/persistence';
 
 interface TwinNodeDef extends NodeDef {
   root: string;
   windowSec: string | number;
   staleFactor: string | number;
   snapshotSec: string | number;
+  republishSec?: string | number;
   unknownAssets: 'create' | 'reject';
   defaultClass: string;
   fleet: string;
@@ -29,38 +31,30 @@ interface TwinNodeDef extends NodeDef {
 type Msg = NodeMessageInFlow & Record<string, unknown>;
 type Send = (msg: Array<Msg | Msg[] | null>) => void;
 
+/** One context key per twin: `twin:<escaped asset id>`. */
 const KEY_PREFIX = 'twin:';
-/**
- * Node-RED reads context keys as property paths ("a.b", "a[0]"), so an asset id is escaped into a
- * key with no path syntax: percent-encoding plus the characters encodeURIComponent leaves alone.
- */
-const keyOf = (assetId: string): string =>
-  KEY_PREFIX + encodeURIComponent(assetId).replace(/[.!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-const assetIdOf = (key: string): string => decodeURIComponent(key.slice(KEY_PREFIX.length));
+const keyOf = (assetId: string): string => escapeKey(KEY_PREFIX, assetId);
+const assetIdOf = (key: string): string => unescapeKey(KEY_PREFIX, key);
 const TICK_MS = 1000;
 /** Readings that arrive while saved twins are still being restored wait here (bounded). */
 const MAX_WAITING = 10_000;
 
-/**
- * Twins handed from a closing node to its redeployed successor (same node id). Node-RED deletes a
- * node's context on every close when no context store is configured, so without this a plain
- * redeploy would forget every twin; with a persistent store this is simply the freshest copy.
- */
-const handover = new Map<string, { at: number; states: TwinState[] }>();
-/** A successor starts within milliseconds of its predecessor's close; older entries are leftovers. */
-const HANDOVER_MS = 30_000;
-function takeHandover(id: string): TwinState[] | undefined {
-  const now = Date.now();
-  for (const [key, entry] of handover) if (now - entry.at > HANDOVER_MS) handover.delete(key);
-  const entry = handover.get(id);
-  handover.delete(id);
-  return entry?.states;
-}
+/** Twins handed from a closing node to its redeployed successor (see nodes/lib/persistence). */
+const handover = new Handover<TwinState[]>();
 
 function positive(value: string | number | undefined, fallback: number): number {
   const n = Number(value);
   return value !== '' && value !== undefined && Number.isFinite(n) && n > 0 ? n : fallback;
 }
+
+/** Like positive(), but 0 is a value of its own ("off"). */
+function positiveOrZero(value: string | number | undefined, fallback: number): number {
+  const n = Number(value);
+  return value !== '' && value !== undefined && Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+/** Default of "Republish every": a retained state lost by the broker or missed by a late subscriber is back within a minute. */
+const REPUBLISH_SEC = 60;
 
 export = function register(RED: NodeAPI): void {
   function PdmTwinNode(this: Node, config: TwinNodeDef): void {
@@ -71,7 +65,7 @@ export = function register(RED: NodeAPI): void {
     const persistMs = positive(config.persistSec, 5) * 1000;
     const defaultClass: AssetClassId = isAssetClassId(config.defaultClass) ? config.defaultClass : 'motor';
     const createUnknown = config.unknownAssets !== 'reject';
-    const context = node.context();
+    const context = node.context() as unknown as ContextStore;
 
     // Assets from the Fleet field, then those imported by message (which win).
     const configuredFleet = new AssetRegistry();
@@ -129,8 +123,14 @@ export = function register(RED: NodeAPI): void {
     });
 
     // ---- outputs -------------------------------------------------------------------------
+    /**
+     * A snapshot is a snapshot whatever asked for it: the input's `command` is consumed here (an
+     * answer names it in `msg.reply`), so a pdm-alert downstream never takes it for its own command.
+     */
     const snapshotMsg = (snapshot: TwinSnapshot, base?: Msg): Msg => {
       const msg = (base ? RED.util.cloneMessage(base) : {}) as Msg;
+      if (typeof msg.command === 'string') msg.reply = msg.command;
+      delete msg.command;
       msg.topic = assetTopic(root, snapshot.attributes.path, snapshot.assetId, 'state');
       msg.payload = snapshot;
       msg.retain = true;
@@ -163,19 +163,11 @@ export = function register(RED: NodeAPI): void {
     let restoring = true;
     const waiting: Array<{ msg: Msg; send: Send; done: (err?: Error) => void }> = [];
     const persist = (ids: string[], callback?: () => void) => {
-      let left = ids.length;
-      if (left === 0) return callback?.();
-      const finish = (err?: unknown) => {
-        if (err) node.warn(RED._('pdm-twin.errors.persist', { error: String(err) }));
-        if (--left === 0) callback?.();
-      };
-      for (const id of ids) {
-        const twin = fleet.get(id);
-        context.set(keyOf(id), twin ? twin.toJSON() : undefined, store as string, finish);
-      }
+      const writes = ids.map((id): [string, unknown] => [keyOf(id), fleet.get(id)?.toJSON()]);
+      saveAll(context, store, writes, (err) => node.warn(RED._('pdm-twin.errors.persist', { error: String(err) })), callback);
     };
     const restore = () => {
-      const handed = takeHandover(node.id);
+      const handed = handover.take(node.id);
       if (handed) {
         for (const state of handed) fleet.restore(state);
         restoring = false;
@@ -183,24 +175,15 @@ export = function register(RED: NodeAPI): void {
         status.update();
         return;
       }
-      context.keys(store as string, (err: Error | undefined, found: unknown[]) => {
-        const keys = (found ?? []).filter((k): k is string => typeof k === 'string');
-        if (err) node.warn(RED._('pdm-twin.errors.restore', { error: String(err) }));
-        const twinKeys = keys.filter((k) => k.startsWith(KEY_PREFIX));
-        let left = twinKeys.length;
-        const finished = () => {
-          restoring = false;
-          fleet.takeDirty();
-          status.update();
-          for (const item of waiting.splice(0)) handle(item.msg, item.send, item.done);
-        };
-        if (left === 0) return finished();
-        for (const key of twinKeys) {
-          context.get(key, store as string, (getErr: Error | undefined, saved: unknown) => {
-            if (!getErr && saved && !fleet.restore(saved as TwinState)) node.warn(RED._('pdm-twin.errors.restore-asset', { assetId: assetIdOf(key) }));
-            if (--left === 0) finished();
-          });
+      const ours = (key: string) => key.startsWith(KEY_PREFIX);
+      loadAll(context, store, ours, (err) => node.warn(RED._('pdm-twin.errors.restore', { error: String(err) })), (loaded) => {
+        for (const { key, value, error } of loaded) {
+          if (!error && value && !fleet.restore(value as TwinState)) node.warn(RED._('pdm-twin.errors.restore-asset', { assetId: assetIdOf(key) }));
         }
+        restoring = false;
+        fleet.takeDirty();
+        status.update();
+        for (const item of waiting.splice(0)) handle(item.msg, item.send, item.done);
       });
     };
 
@@ -219,6 +202,24 @@ export = function register(RED: NodeAPI): void {
         node.error(err);
       }
     }, TICK_MS);
+
+    // A retained …/state is only as good as the broker's memory: a broker restarted without
+    // persistence, or a connection that came up after the last change, would otherwise wait for
+    // the next change. Every asset's current snapshot is sent again at this interval.
+    const republishMs = positiveOrZero(config.republishSec, REPUBLISH_SEC) * 1000;
+    const republish =
+      republishMs > 0
+        ? setInterval(() => {
+            try {
+              if (restoring || fleet.size === 0) return;
+              const now = Date.now();
+              const all = fleet.ids().map((id) => snapshotMsg(fleet.snapshot(id, now)!));
+              node.send([all, null, null, null]);
+            } catch (err) {
+              node.error(err);
+            }
+          }, republishMs)
+        : undefined;
 
     // ---- input -----------------------------------------------------------------------------
     const rejectReason = (code: string, params: Record<string, string> = {}) => RED._(`pdm-twin.reject.${code}`, params);
@@ -264,10 +265,15 @@ export = function register(RED: NodeAPI): void {
       const now = Date.now();
       const payload = msg.payload as Record<string, unknown> | undefined;
       const assetId = (typeof msg.assetId === 'string' ? msg.assetId : undefined) ?? (typeof payload?.assetId === 'string' ? payload.assetId : undefined);
+      /** Answers to queries name the query in `msg.reply`; the command itself is consumed. */
       const reply = (payload: unknown, topic: string) => {
-        msg.payload = payload;
-        msg.topic = topic;
-        send([msg, null, null, null]);
+        // A copy: the input message itself still names its command for Complete and Catch nodes.
+        const out = RED.util.cloneMessage(msg) as Msg;
+        out.reply = out.command;
+        delete out.command;
+        out.payload = payload;
+        out.topic = topic;
+        send([out, null, null, null]);
         done();
       };
       const refuse = (code: string, params: Record<string, string> = {}) => {
@@ -343,7 +349,8 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       clearInterval(timer);
-      if (!removed && !restoring) handover.set(node.id, { at: Date.now(), states: fleet.ids().map((id) => fleet.get(id)!.toJSON()) });
+      if (republish) clearInterval(republish);
+      if (!removed && !restoring) handover.set(node.id, fleet.ids().map((id) => fleet.get(id)!.toJSON()));
       status.stop();
       unsubscribe();
       for (const item of waiting.splice(0)) item.done(new Error(RED._('pdm-twin.errors.closing')));

@@ -69,6 +69,7 @@ const DEFAULTS: Record<string, string | boolean> = {
   floodEndCount: '5',
   floodSuppress: 'warning',
   kpiSec: '3600',
+  clock: 'wall',
   store: '',
   persistSec: '5',
 };
@@ -133,6 +134,10 @@ describe('pdm-alert editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, (
         ['watch', catalog.option.watch],
         ['warning', catalog.option.warning],
         ['action', catalog.option.action],
+      ]);
+      assert.deepEqual(await options('#node-input-clock'), [
+        ['wall', catalog.option.wall],
+        ['reading', catalog.option.reading],
       ]);
       assert.deepEqual(await options('#node-input-floodSuppress'), [
         ['none', catalog.option.none],

@@ -215,6 +215,7 @@ describe('pdm-asset editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, (
       ['ratedSpeedRpm', ['0'], '1470'],
       ['ratedVoltageV', ['-400'], '400'],
       ['sensors', ['current, 1st_sensor', 'current, vibration velocity'], 'current, vibration_velocity'],
+      ['limits', ['{"speed": {"warningLow": 900, "actionLow": 1000}}', '{"speed": {"low": 1}}'], '{"speed": {"warningLow": 1000, "actionLow": 900}}'],
       ['limits', ['not json', '{"vibration_velocity": {"warning": 2.8}', '[1, 2]', '42'], '{"vibration_velocity": {"warning": 2.8, "action": 4.5}}'],
       ['thresholds', ['{overloadAbove: 1.2}', '[]'], '{"overloadAbove": 1.2}'],
     ];

@@ -43,7 +43,7 @@ const catalog = JSON.parse(
 )[TYPE] as { paletteLabel: string; label: Record<string, string>; option: Record<string, string>; outputs: Record<string, string> };
 
 const CLASSES = ['motor', 'pump', 'compressor', 'fan', 'conveyor', 'gearbox'];
-const FIELDS = ['root', 'windowSec', 'staleFactor', 'snapshotSec', 'unknownAssets', 'defaultClass', 'store', 'persistSec'];
+const FIELDS = ['root', 'windowSec', 'staleFactor', 'snapshotSec', 'republishSec', 'unknownAssets', 'defaultClass', 'store', 'persistSec'];
 
 // ---- Fleet helpers --------------------------------------------------------------------------
 
@@ -124,6 +124,7 @@ describe('pdm-twin editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, ()
       assert.equal(await readField(ed.page, 'windowSec'), '60');
       assert.equal(await readField(ed.page, 'staleFactor'), '5');
       assert.equal(await readField(ed.page, 'snapshotSec'), '1');
+      assert.equal(await readField(ed.page, 'republishSec'), '60');
       assert.equal(await readField(ed.page, 'persistSec'), '5');
       assert.equal(await readField(ed.page, 'unknownAssets'), 'create');
       assert.equal(await readField(ed.page, 'defaultClass'), 'motor');
@@ -152,6 +153,7 @@ describe('pdm-twin editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, ()
       ['windowSec', ['0', '-10', 'abc', ''], '10'],
       ['staleFactor', ['0', '-1'], '3'],
       ['snapshotSec', ['0', 'x'], '2'],
+      ['republishSec', ['-1', 'x', ''], '0'],
       ['persistSec', ['-5', ''], '30'],
     ];
     await editNode(ed.page, id);

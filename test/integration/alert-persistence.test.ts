@@ -20,119 +20,29 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, removeDir, repoRoot, tempDir } from '../pack/support';
+import { removeDir } from '../pack/support';
+import { NodeRedChild, linkedUserDir, sleep } from '../helpers/node-red-child';
 
-const RED_JS = require.resolve('node-red/red.js', { paths: [repoRoot] });
-const PKG = '@pdm-twin/node-red-pdm';
 const TICK_S = 1; // pdm-alert checks "time to save?" once a second
 const MIN = 60_000;
 type Json = Record<string, any>;
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const makeUserDir = (label: string, flows: Json[]): string => linkedUserDir(`alert-persist-${label}`, flows);
 
-function makeUserDir(label: string, flows: Json[]): string {
-  const userDir = tempDir(`alert-persist-${label}`);
-  const link = path.join(userDir, 'node_modules', ...PKG.split('/'));
-  fs.mkdirSync(path.dirname(link), { recursive: true });
-  fs.symlinkSync(path.relative(path.dirname(link), repoRoot), link, 'dir');
-  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
-  return userDir;
-}
-
-class Runtime {
-  readonly base: string;
-  private readonly child: ChildProcess;
-  private text = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exited: Promise<void>;
-
-  private constructor(userDir: string, port: number, contextStorage: Json | undefined) {
-    this.base = `http://127.0.0.1:${port}`;
-    const file = path.join(userDir, 'settings.js');
-    const config: Json = {
-      uiHost: '127.0.0.1',
-      uiPort: port,
-      userDir,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      httpNodeRoot: '/api',
-      lang: 'en-US',
-      diagnostics: { enabled: false, ui: false },
-      telemetry: { enabled: false, updateNotification: false },
-      runtimeState: { enabled: false, ui: false },
-      editorTheme: { projects: { enabled: false }, tours: false },
-      externalModules: { autoInstall: false, palette: { allowInstall: false, allowList: [PKG] } },
-      logging: { console: { level: 'info', metrics: false, audit: false } },
-    };
-    if (contextStorage) config.contextStorage = contextStorage;
-    fs.writeFileSync(file, `module.exports = ${JSON.stringify(config, null, 2)};\n`);
-    this.child = spawn(process.execPath, [RED_JS, '--settings', file, '--userDir', userDir], { cwd: userDir, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(this.child);
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        children.delete(this.child);
-        resolve();
-      }),
-    );
-  }
-
+/** The runtime and the calls the test flow serves. */
+class Runtime extends NodeRedChild {
   static async start(userDir: string, contextStorage?: Json): Promise<Runtime> {
-    const rt = new Runtime(userDir, await freePort(), contextStorage);
+    const rt = await new Runtime(userDir, { contextStorage }).start();
     try {
-      await rt.waitFor(() => /\[info\] Started flows/.test(rt.text), 30_000, '"Started flows"');
-      await rt.waitFor(async () => (await fetch(`${rt.base}/settings`, { signal: AbortSignal.timeout(2000) })).ok, 15_000, 'the Admin API');
-      // The node restores from its context before it answers; a get on nothing tells us it is up.
+      // The node restores from its context before it answers; a list tells us it is up.
       await rt.waitFor(async () => (await rt.cmd('list')).status === 200, 15_000, 'pdm-alert');
     } catch (err) {
       await rt.kill9();
       throw err;
     }
     return rt;
-  }
-
-  get log(): string {
-    return this.text;
-  }
-
-  async waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (this.exit) throw new Error(`Node-RED exited (${this.exit.code ?? this.exit.signal}) waiting for ${what}:\n${this.text}`);
-      try {
-        if (await check()) return;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}:\n${this.text.slice(-3000)}`);
-      await sleep(50);
-    }
-  }
-
-  async http(method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-    const res = await fetch(this.base + route, {
-      method,
-      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* plain text */
-    }
-    return { status: res.status, body: parsed };
   }
 
   async feed(items: Json[]): Promise<void> {
@@ -148,25 +58,6 @@ class Runtime {
     const res = await this.cmd(command, body);
     assert.equal(res.status, 200, `${command} answered ${res.status}: ${JSON.stringify(res.body)}`);
     return res.body;
-  }
-
-  async deploy(flows: Json[], type: 'full' | 'nodes'): Promise<void> {
-    const res = await this.http('POST', '/flows', { flows }, { 'Node-RED-Deployment-Type': type, 'Node-RED-API-Version': 'v2' });
-    assert.equal(res.status, 200, `deploy answered ${res.status}: ${JSON.stringify(res.body)}`);
-  }
-
-  async stop(): Promise<void> {
-    if (this.exit) return;
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-    this.child.kill('SIGTERM');
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  async kill9(): Promise<void> {
-    if (this.exit) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
   }
 }
 

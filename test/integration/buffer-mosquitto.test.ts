@@ -29,10 +29,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
-import { freePort, removeDir, repoRoot, tempDir } from '../pack/support';
+import { freePort, removeDir, tempDir } from '../pack/support';
+import { NodeRedChild, linkedUserDir } from '../helpers/node-red-child';
 
-const RED_JS = require.resolve('node-red/red.js', { paths: [repoRoot] });
-const PKG = '@pdm-twin/node-red-pdm';
 const RATE = 1000;
 const OUTAGE_S = Number(process.env.PDM_BUFFER_OUTAGE_S) || 60;
 const LIVE_S = 5;
@@ -145,98 +144,19 @@ class Mosquitto {
 // ---------------------------------------------------------------------------------------------
 // Node-RED as a child process
 
-function makeUserDir(label: string, flows: Json[]): string {
-  const userDir = tempDir(`buffer-${label}`);
-  const link = path.join(userDir, 'node_modules', ...PKG.split('/'));
-  fs.mkdirSync(path.dirname(link), { recursive: true });
-  fs.symlinkSync(path.relative(path.dirname(link), repoRoot), link, 'dir');
-  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
-  return userDir;
-}
+const makeUserDir = (label: string, flows: Json[]): string => linkedUserDir(`buffer-${label}`, flows);
 
-class Runtime {
-  readonly base: string;
-  private readonly child: ChildProcess;
-  text = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exited: Promise<void>;
-
-  private constructor(userDir: string, port: number) {
-    this.base = `http://127.0.0.1:${port}`;
-    const file = path.join(userDir, 'settings.js');
-    const config = {
-      uiHost: '127.0.0.1',
-      uiPort: port,
-      userDir,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      httpNodeRoot: '/api',
-      lang: 'en-US',
-      diagnostics: { enabled: false, ui: false },
-      telemetry: { enabled: false, updateNotification: false },
-      runtimeState: { enabled: false, ui: false },
-      editorTheme: { projects: { enabled: false }, tours: false },
-      externalModules: { autoInstall: false, palette: { allowInstall: false, allowList: [PKG] } },
-      logging: { console: { level: 'info', metrics: false, audit: false } },
-    };
-    fs.writeFileSync(file, `module.exports = ${JSON.stringify(config, null, 2)};\n`);
-    this.child = spawn(process.execPath, [RED_JS, '--settings', file, '--userDir', userDir], { cwd: userDir, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(this.child);
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        children.delete(this.child);
-        resolve();
-      }),
-    );
-  }
-
+/** The runtime; its flow serves GET /api/stats once the buffer is up. */
+class Runtime extends NodeRedChild {
   static async start(userDir: string): Promise<Runtime> {
-    const rt = new Runtime(userDir, await freePort());
+    const rt = await new Runtime(userDir, { startMs: 60_000 }).start();
     try {
-      await until(() => {
-        if (rt.exit) throw new Error(`Node-RED exited:\n${rt.text}`);
-        return /\[info\] Started flows/.test(rt.text);
-      }, 60_000, '"Started flows"');
-      await until(async () => (await fetch(`${rt.base}/api/stats`, { signal: AbortSignal.timeout(2000) })).status === 200, 15_000, 'GET /api/stats');
+      await rt.waitFor(async () => (await fetch(`${rt.base}/api/stats`, { signal: AbortSignal.timeout(2000) })).status === 200, 15_000, 'GET /api/stats');
     } catch (err) {
       await rt.kill9();
-      throw new Error(`${(err as Error).message}\n${rt.text}`);
+      throw err;
     }
     return rt;
-  }
-
-  async http(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(this.base + route, {
-      method,
-      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* plain text */
-    }
-    return { status: res.status, body: parsed };
-  }
-
-  async stop(): Promise<void> {
-    if (this.exit) return;
-    const hard = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-    this.child.kill('SIGTERM');
-    await this.exited;
-    clearTimeout(hard);
-  }
-
-  async kill9(): Promise<void> {
-    if (this.exit) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
   }
 }
 
@@ -474,8 +394,8 @@ describe('pdm-buffer with mosquitto and a real Node-RED runtime', { skip: skipRe
     rt = undefined;
     await sleep(3000);
     rt = await startRuntime(userDir);
-    const recovered = /journal .*: (\d+) undelivered message\(s\) recovered/.exec(rt.text);
-    assert.ok(recovered, `the restarted runtime reports what it recovered:\n${rt.text}`);
+    const recovered = /journal .*: (\d+) undelivered message\(s\) recovered/.exec(rt.log);
+    assert.ok(recovered, `the restarted runtime reports what it recovered:\n${rt.log}`);
     const recoveredCount = Number(recovered[1]);
     console.log(`# killed Node-RED with ${storedBeforeKill - receivedBeforeKill} readings stored but not delivered; restarted after ${Date.now() - killedAt} ms, recovered ${recoveredCount}`);
     assert.ok(recoveredCount >= storedBeforeKill - receivedBeforeKill, `recovered ${recoveredCount} < stored-not-delivered ${storedBeforeKill - receivedBeforeKill}`);
@@ -521,7 +441,7 @@ describe('pdm-buffer with mosquitto and a real Node-RED runtime', { skip: skipRe
     assert.deepEqual([report.totals.dropped, report.totals.expired, report.totals.corrupt, report.totals.refused], [0, 0, 0, 0]);
     assert.ok(Date.now() - began < (OUTAGE_S + 150) * 1000, 'bounded time');
     await rt.stop();
-    assert.equal(rt.exit?.code, 0, rt.text.slice(-2000));
+    assert.equal(rt.exit?.code, 0, rt.log.slice(-2000));
   });
 
   it('(b) MQTT 5: user properties historical and key reach a v5 subscriber; a publish the ACL refuses is dropped and reported', { timeout: 120_000 }, async () => {

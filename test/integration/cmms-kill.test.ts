@@ -16,98 +16,26 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, removeDir, repoRoot, tempDir } from '../pack/support';
+import { removeDir } from '../pack/support';
+import { NodeRedChild, killChildren, linkedUserDir, sleep } from '../helpers/node-red-child';
 import { dedupeKey } from '../../nodes/lib/cmms/content';
 import { episodeEvents } from '../fixtures/cmms/alerts';
 import { ContractServer, SECRETS } from '../fixtures/cmms/servers';
 
-const RED_JS = require.resolve('node-red/red.js', { paths: [repoRoot] });
-const PKG = '@pdm-twin/node-red-pdm';
 const EPISODES = 10;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Json = Record<string, any>;
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-class Runtime {
-  readonly base: string;
-  private readonly child: ChildProcess;
-  private text = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exited: Promise<void>;
-
-  private constructor(userDir: string, port: number) {
-    this.base = `http://127.0.0.1:${port}`;
-    const file = path.join(userDir, 'settings.js');
-    const config = {
-      uiHost: '127.0.0.1',
-      uiPort: port,
-      userDir,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      httpNodeRoot: '/api',
-      lang: 'en-US',
-      diagnostics: { enabled: false, ui: false },
-      telemetry: { enabled: false, updateNotification: false },
-      runtimeState: { enabled: false, ui: false },
-      editorTheme: { projects: { enabled: false }, tours: false },
-      externalModules: { autoInstall: false, palette: { allowInstall: false, allowList: [PKG] } },
-      logging: { console: { level: 'info', metrics: false, audit: false } },
-    };
-    fs.writeFileSync(file, `module.exports = ${JSON.stringify(config, null, 2)};\n`);
-    this.child = spawn(process.execPath, [RED_JS, '--settings', file, '--userDir', userDir], { cwd: userDir, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(this.child);
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        children.delete(this.child);
-        resolve();
-      }),
-    );
-  }
-
-  static async start(userDir: string): Promise<Runtime> {
-    const rt = new Runtime(userDir, await freePort());
-    try {
-      await rt.waitFor(() => /\[info\] Started flows/.test(rt.text), 60_000, '"Started flows"');
-    } catch (err) {
-      await rt.kill9();
-      throw err;
-    }
-    return rt;
-  }
-
-  get log(): string {
-    return this.text;
-  }
-
-  async waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (this.exit) throw new Error(`Node-RED exited (${this.exit.code ?? this.exit.signal}) waiting for ${what}:\n${this.text}`);
-      if (await check()) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}:\n${this.text.slice(-3000)}`);
-      await sleep(50);
-    }
+/** The runtime; POSTs are answered once pdm-cmms has called done(). */
+class Runtime extends NodeRedChild {
+  static start(userDir: string): Promise<Runtime> {
+    return new Runtime(userDir, { startMs: 60_000, waitForAdmin: false }).start();
   }
 
   async post(route: string, body: unknown): Promise<{ status: number; text: string }> {
     const res = await fetch(this.base + route, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(15_000) });
     return { status: res.status, text: await res.text() };
-  }
-
-  async kill9(): Promise<void> {
-    if (this.exit) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
   }
 }
 
@@ -136,7 +64,7 @@ describe('pdm-cmms: kill -9 of a real Node-RED during an outage', () => {
   let userDir: string | undefined;
   let server: ContractServer | undefined;
   after(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    killChildren();
     await server?.close();
     removeDir(userDir);
   });
@@ -156,11 +84,7 @@ describe('pdm-cmms: kill -9 of a real Node-RED during an outage', () => {
         return undefined;
       },
     });
-    userDir = tempDir('cmms-kill');
-    const link = path.join(userDir, 'node_modules', ...PKG.split('/'));
-    fs.mkdirSync(path.dirname(link), { recursive: true });
-    fs.symlinkSync(path.relative(path.dirname(link), repoRoot), link, 'dir');
-    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(server.url), null, 2));
+    userDir = linkedUserDir('cmms-kill', flows(server.url));
     fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify({ 'target-kill': { apiKey: SECRETS.maintainxKey } }, null, 2));
 
     // 1. Outage: every event acknowledged (on disk), then kill -9.

@@ -22,124 +22,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { freePort, removeDir, repoRoot, tempDir } from '../pack/support';
+import { removeDir } from '../pack/support';
+import { NodeRedChild, linkedUserDir } from '../helpers/node-red-child';
 import { Prng } from '../../nodes/lib/anomaly/prng';
 import { scoreProblem } from '../../nodes/lib/contracts/score';
 
-const RED_JS = require.resolve('node-red/red.js', { paths: [repoRoot] });
-const PKG = '@pdm-twin/node-red-pdm';
 const MIN = 60_000;
 type Json = Record<string, any>;
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const makeUserDir = (label: string, flows: Json[]): string => linkedUserDir(`model-transfer-${label}`, flows);
 
-// ---------------------------------------------------------------------------------------------
-// A Node-RED child process
-
-function makeUserDir(label: string, flows: Json[]): string {
-  const userDir = tempDir(`model-transfer-${label}`);
-  const link = path.join(userDir, 'node_modules', ...PKG.split('/'));
-  fs.mkdirSync(path.dirname(link), { recursive: true });
-  fs.symlinkSync(path.relative(path.dirname(link), repoRoot), link, 'dir');
-  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
-  return userDir;
-}
-
-class Runtime {
-  readonly base: string;
-  private readonly child: ChildProcess;
-  private text = '';
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  private readonly exited: Promise<void>;
-
-  private constructor(userDir: string, port: number) {
-    this.base = `http://127.0.0.1:${port}`;
-    const file = path.join(userDir, 'settings.js');
-    const config: Json = {
-      uiHost: '127.0.0.1',
-      uiPort: port,
-      userDir,
-      flowFile: 'flows.json',
-      credentialSecret: false,
-      httpNodeRoot: '/api',
-      lang: 'en-US',
-      diagnostics: { enabled: false, ui: false },
-      telemetry: { enabled: false, updateNotification: false },
-      runtimeState: { enabled: false, ui: false },
-      editorTheme: { projects: { enabled: false }, tours: false },
-      externalModules: { autoInstall: false, palette: { allowInstall: false, allowList: [PKG] } },
-      logging: { console: { level: 'info', metrics: false, audit: false } },
-    };
-    fs.writeFileSync(file, `module.exports = ${JSON.stringify(config, null, 2)};\n`);
-    this.child = spawn(process.execPath, [RED_JS, '--settings', file, '--userDir', userDir], {
-      cwd: userDir,
-      env: { ...process.env, NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(this.child);
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        children.delete(this.child);
-        resolve();
-      }),
-    );
-  }
-
-  static async start(userDir: string): Promise<Runtime> {
-    const rt = new Runtime(userDir, await freePort());
-    try {
-      await rt.waitFor(() => /\[info\] Started flows/.test(rt.text), 30_000, '"Started flows"');
-      await rt.waitFor(async () => (await fetch(`${rt.base}/settings`, { signal: AbortSignal.timeout(2000) })).ok, 15_000, 'the Admin API');
-    } catch (err) {
-      await rt.kill9();
-      throw err;
-    }
-    return rt;
-  }
-
-  get log(): string {
-    return this.text;
-  }
-
-  async waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (this.exit) throw new Error(`Node-RED exited (${this.exit.code ?? this.exit.signal}) waiting for ${what}:\n${this.text}`);
-      try {
-        if (await check()) return;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}:\n${this.text}`);
-      await sleep(50);
-    }
-  }
-
-  async http(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const res = await fetch(this.base + route, {
-      method,
-      headers: { Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(20_000),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* plain text */
-    }
-    return { status: res.status, body: parsed };
+/** The runtime and the calls the test flow serves. */
+class Runtime extends NodeRedChild {
+  static start(userDir: string): Promise<Runtime> {
+    return new Runtime(userDir, { httpMs: 20_000 }).start();
   }
 
   async feed(windows: Json[]): Promise<void> {
@@ -155,20 +51,6 @@ class Runtime {
 
   async command(command: string, body: Json = {}): Promise<{ status: number; body: any }> {
     return this.http('POST', `/api/cmd/${command}`, body);
-  }
-
-  async stop(): Promise<void> {
-    if (this.exit) return;
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-    this.child.kill('SIGTERM');
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  async kill9(): Promise<void> {
-    if (this.exit) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
   }
 }
 

@@ -305,6 +305,22 @@ describe('pdm-alert node', () => {
     assert.equal(events[2].payload.reasonCode, 'expired');
   });
 
+  it('with the reading-time clock a shelving of replayed data expires with the asset’s data, not the wall clock', async () => {
+    const n = await loaded({ clock: 'reading' }, [motor]);
+    const events = collect('events');
+    const t0 = Date.UTC(2020, 2, 1, 8);
+    n.receive({ payload: score(t0, 0.8) });
+    await settle();
+    n.receive({ command: 'shelve', assetId: 'M-1', payload: { for: 1200 } });
+    await settle(2600);
+    assert.deepEqual(events.map((e) => e.payload.transition), ['raised', 'shelved'], 'two wall-clock ticks do not end it');
+    assert.equal(events[1].payload.alarm.shelved.until, t0 + 1200);
+    n.receive({ payload: score(t0 + 1200, 0.8) });
+    await settle(1300);
+    assert.deepEqual(events.map((e) => e.payload.transition), ['raised', 'shelved', 'unshelved']);
+    assert.equal(events[2].payload.ts, t0 + 1200);
+  });
+
   it('publishes KPIs per site every interval on output 4', async () => {
     const n = await loaded({ kpiSec: 1 }, [motor]);
     const kpis = collect('kpis');
@@ -350,6 +366,37 @@ describe('pdm-alert node', () => {
     assert.equal(label.payload.type, 'false_alarm');
     assert.equal(label.payload.reason, 'startup_transient');
     assert.match(label.payload.episodeId, /^M-1:bearing_wear:/);
+  });
+
+  it('twin → alert: the twin consumes its commands, so its answers reach pdm-alert as snapshots, not as commands', async () => {
+    alertId = `alert${++seq}`;
+    const twin = { id: 'twin1', ...at, type: 'pdm-twin', name: '', root: 'pdm', windowSec: 60, staleFactor: 5, snapshotSec: 1, unknownAssets: 'create', defaultClass: 'motor', fleet: '', store: '', persistSec: 5, wires: [[alertId, 'twinsnap'], [], [alertId], []] };
+    const nodes = flow({}, [motor, twin, { id: 'twinsnap', ...at, type: 'helper', wires: [] }]);
+    // The loop of a plant flow: alert labels go to the twin, the twin's snapshots and events come back.
+    (nodes[1] as Msg).wires[2] = ['twin1'];
+    await helper.load([alertNode, assetNode, twinNode], nodes);
+    await settle(30);
+    const n = helper.getNode(alertId);
+    const t1 = helper.getNode('twin1');
+    const rejects = collect('rej');
+    const caught = collect('caught');
+    const snaps = collect('twinsnap');
+    n.receive({ payload: score(Date.now(), 0.8) });
+    await settle();
+    t1.receive({ payload: { assetId: 'M-1', signal: 'current', value: 16, unit: 'A', ts: Date.now(), quality: 'good' } });
+    t1.receive({ command: 'event', assetId: 'M-1', payload: { kind: 'maintenance', type: 'inspection', note: 'walk-down' } });
+    t1.receive({ command: 'get', assetId: 'M-1' });
+    t1.receive({ command: 'list' });
+    n.receive({ command: 'label', assetId: 'M-1', payload: { label: 'false_alarm', reason: 'operator_change' } });
+    await settle(80);
+    assert.deepEqual(rejects.map((r) => r.reject.reason), [], 'pdm-alert rejected nothing');
+    assert.deepEqual(caught, []);
+    assert.ok(snaps.length >= 3);
+    for (const s of snaps) assert.equal(s.command, undefined, 'no twin output carries the input command');
+    assert.equal(snaps.find((s) => Array.isArray(s.payload))?.reply, 'list');
+    assert.ok(n.counts.snapshots >= 3, `snapshots counted: ${n.counts.snapshots}`);
+    assert.equal(n.counts.commands, 1, 'only the label sent to pdm-alert itself was a command');
+    assert.ok(n.engine.asset('M-1').lastMaintenance > 0, 'the maintenance event reached the alert engine');
   });
 
   it('the example flow (examples/alerts) walks watch → warning → action → acknowledge → shelve → clear → suppress → label', async () => {

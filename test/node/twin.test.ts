@@ -123,8 +123,12 @@ describe('pdm-twin node', () => {
     const pump = snaps[snaps.length - 1].payload;
     assert.equal(pump.attributes.assetClass, 'pump');
     assert.equal(pump.state.current, 'running');
+    assert.equal(snaps[snaps.length - 1].command, undefined, 'the snapshot answer does not carry the command on');
+    assert.equal(snaps[snaps.length - 1].reply, 'get');
     t1.receive({ command: 'list' });
     await settle();
+    assert.equal(snaps[snaps.length - 1].command, undefined);
+    assert.equal(snaps[snaps.length - 1].reply, 'list');
     assert.deepEqual(snaps[snaps.length - 1].payload.map((t: Msg) => t.assetId).sort(), ['M-1', 'P-1']);
     t1.receive({ command: 'event', assetId: 'M-1', payload: { kind: 'maintenance', type: 'part_replaced', note: 'DE bearing' } });
     await settle();
@@ -139,6 +143,47 @@ describe('pdm-twin node', () => {
     assert.match(csv, /F-9/);
     assert.match(csv, /P-1/);
     assert.match(csv, /M-1/);
+  });
+
+  it('republishes every asset’s latest snapshot every N s (retained state for late subscribers); 0 turns it off', async () => {
+    const t1 = await loaded({ republishSec: 1 }, [motor]);
+    const snaps = collect('snap');
+    t1.receive({ payload: [reading('current', 16, Date.now()), reading('current', 9, Date.now(), 'X-2')] });
+    await settle(2300);
+    const byAsset = (id: string) => snaps.filter((m) => m.payload.assetId === id);
+    assert.ok(byAsset('M-1').length >= 3, `M-1: ${byAsset('M-1').length} snapshots (1 on change + ≥ 2 republished)`);
+    assert.ok(byAsset('X-2').length >= 3, `X-2: ${byAsset('X-2').length}`);
+    const again = byAsset('M-1').at(-1)!;
+    assert.equal(again.topic, 'pdm/plant1/utilities/l1/M-1/state');
+    assert.equal(again.retain, true);
+    assert.equal(again.payload.features.current.properties.value, 16);
+    assert.equal(again.payload.version, byAsset('M-1')[0].payload.version, 'the same state, sent again');
+    await helper.unload();
+
+    const t2 = await loaded({ republishSec: 0 }, [motor]);
+    const quiet = collect('snap');
+    t2.receive({ payload: reading('current', 16, Date.now()) });
+    await settle(1300);
+    assert.equal(quiet.length, 1, 'only the snapshot on change');
+  });
+
+  it('closing with republishing on leaves no timer behind: nothing republishes after close', async () => {
+    const t1 = await loaded({ republishSec: 0.2 }, [motor]);
+    t1.receive({ payload: reading('current', 16, Date.now()) });
+    // Count the republisher's work on the node's own fleet.
+    let built = 0;
+    const fleet = t1.fleet;
+    const snapshot = fleet.snapshot.bind(fleet);
+    fleet.snapshot = (...args: unknown[]) => {
+      built++;
+      return snapshot(...args);
+    };
+    await settle(500);
+    assert.ok(built >= 2, `republished ${built} times while running`);
+    await helper.unload();
+    const atClose = built;
+    await settle(700);
+    assert.equal(built, atClose, 'the republish timer was cleared on close');
   });
 
   it('an invalid pdm-asset is reported, not silently used', async () => {
@@ -189,7 +234,7 @@ describe('pdm-twin node', () => {
     }
     await helper.setFlows([{ id: 'tab', type: 'tab', label: 'empty' }]);
     await settle(100);
-    assert.ok(timers() <= baseline - 1, `timers: baseline ${baseline} (incl. one twin tick), now ${timers()}`);
+    assert.ok(timers() <= baseline - 2, `timers: baseline ${baseline} (incl. the twin's tick and republish timers), now ${timers()}`);
     assert.equal(assetDirectory.listenerCount, listeners - 1);
     assert.equal(assetDirectory.list().length, 0, 'pdm-asset withdrew its asset');
   });

@@ -194,3 +194,25 @@ test('with eventTime, staleness follows reading time, not the wall clock', () =>
   const snap = fleet.snapshot('M-1', Date.now());
   assert.equal(snap?.features.vibration_velocity.properties.ageMs, 60_000);
 });
+
+test('with eventTime, each twin runs on its own reading time: a lagging source is not stale, nor does it make others stale', () => {
+  const fleet = new TwinFleet((id) => motorAsset(id), { eventTime: true, staleFactor: 5 });
+  const past = Date.UTC(2020, 0, 1);
+  const lagMs = 3_600_000;
+  // LAG's gateway is an hour behind FAST's; both report every 10 s.
+  for (let i = 0; i <= 6; i++) {
+    fleet.ingestAll([r('current', 16, past + i * 10_000, 'good', 'LAG'), r('vibration_velocity', 1, past + i * 10_000, 'good', 'LAG')], Date.now());
+    const fast = [r('current', 16, past + lagMs + i * 10_000, 'good', 'FAST')];
+    // FAST's vibration sensor goes quiet after the first reading.
+    if (i === 0) fast.push(r('vibration_velocity', 1, past + lagMs, 'good', 'FAST'));
+    fleet.ingestAll(fast, Date.now());
+    fleet.tick(Date.now());
+  }
+  const stale = (id: string, signal: string) => fleet.get(id)?.latestValues().get(signal)?.stale;
+  assert.equal(stale('LAG', 'current'), false, 'the lagging asset is judged by its own clock');
+  assert.equal(stale('LAG', 'vibration_velocity'), false);
+  assert.equal(stale('FAST', 'current'), false);
+  assert.equal(stale('FAST', 'vibration_velocity'), true, 'a quiet signal is still stale against its own asset’s clock');
+  assert.equal(fleet.snapshot('LAG', Date.now())?.features.current.properties.ageMs, 0);
+  assert.equal(fleet.snapshot('FAST', Date.now())?.features.vibration_velocity.properties.ageMs, 60_000);
+});

@@ -82,6 +82,12 @@ export interface TierOverrides {
 export type FloodSuppress = 'none' | 'watch' | 'warning';
 
 export interface EngineConfig {
+  /**
+   * `wall`: an asset's time is the newer of its latest event time and the wall clock passed in.
+   * `reading`: only event time counts — each asset's clock advances with its own data, and sites
+   * (floods, KPIs) run on the newest event time of any asset — for replays and accelerated data.
+   */
+  clock: 'wall' | 'reading';
   /** Base tier rules (the node's fields); class defaults and overrides apply on top. */
   tiers: TierOverride;
   overrides: TierOverrides;
@@ -119,6 +125,7 @@ export interface EngineConfig {
 }
 
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = deepFreeze({
+  clock: 'wall',
   tiers: {},
   overrides: {},
   defaultClass: 'motor',

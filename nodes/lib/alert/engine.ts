@@ -164,10 +164,38 @@ export class AlertEngine {
   private readonly removedAssets = new Set<string>();
   private readonly tierCache = new Map<string, TierConfig>();
   private readonly modeCache = new Map<string, readonly FailureMode[]>();
+  /** Newest event time of any asset: the sites' clock in reading-time mode. */
+  private latestEventTime = 0;
 
   constructor(config: DeepPartial<EngineConfig> = {}, resolver?: AssetInfoResolver) {
     this.config = engineConfig(config);
     this.resolver = resolver;
+  }
+
+  // ---- clocks ---------------------------------------------------------------------------
+
+  private get readingTime(): boolean {
+    return this.config.clock === 'reading';
+  }
+
+  /** The time sites, floods and KPIs run on: the wall clock passed in, or the newest event time. */
+  private siteTime(now: number): number {
+    return this.readingTime ? this.latestEventTime : now;
+  }
+
+  /** An asset's time: never behind the wall clock (wall), or its own event time only (reading). */
+  private assetTime(a: AssetAlertState, now: number): number {
+    return this.readingTime ? a.clock || this.latestEventTime : Math.max(a.clock, now);
+  }
+
+  /** When a command or a timer acts on an asset: the wall clock (wall), or the asset's event time (reading). */
+  private actionTime(a: AssetAlertState, now: number): number {
+    return this.readingTime ? a.clock || this.latestEventTime : now;
+  }
+
+  /** An input's event time moves the sites' clock before anything is evaluated (reading time). */
+  private noteEventTime(ts: number): void {
+    if (Number.isFinite(ts) && ts > this.latestEventTime) this.latestEventTime = ts;
   }
 
   // ---- identity -------------------------------------------------------------------------
@@ -277,7 +305,9 @@ export class AlertEngine {
 
   // ---- inputs ---------------------------------------------------------------------------
 
-  ingestScore(score: AnomalyScore, now: number): IngestOutcome {
+  ingestScore(score: AnomalyScore, wallNow: number): IngestOutcome {
+    this.noteEventTime(score.window.end);
+    const now = this.siteTime(wallNow);
     const ctx = this.ctx(now);
     const a = this.ensureAsset(score.assetId, now);
     if (!a) return { ok: false, code: 'too_many_assets', assetId: score.assetId };
@@ -303,7 +333,9 @@ export class AlertEngine {
     return { ok: true, output: this.finish(ctx) };
   }
 
-  ingestSnapshot(snap: SnapshotInput, now: number): IngestOutcome {
+  ingestSnapshot(snap: SnapshotInput, wallNow: number): IngestOutcome {
+    this.noteEventTime(snap.updatedAt ?? wallNow);
+    const now = this.siteTime(wallNow);
     const ctx = this.ctx(now);
     const a = this.ensureAsset(snap.assetId, now, snap);
     if (!a) return { ok: false, code: 'too_many_assets', assetId: snap.assetId };
@@ -316,7 +348,7 @@ export class AlertEngine {
       if (!SAFE_KEY.test(signal)) continue;
       if (f.stale) stale.push(signal);
       if (f.quality === 'bad') bad.push(signal);
-      if (f.limit) limits[signal] = { level: f.limit, ts: f.ts ?? at, ...(f.value !== undefined ? { value: f.value } : {}) };
+      if (f.limit) limits[signal] = { level: f.limit, ts: f.ts ?? at, ...(f.limitSide === 'low' ? { side: 'low' as const } : {}), ...(f.value !== undefined ? { value: f.value } : {}) };
     }
     a.evidence.limits = limits;
     a.evidence.stale = stale.sort();
@@ -326,7 +358,9 @@ export class AlertEngine {
     return { ok: true, output: this.finish(ctx) };
   }
 
-  ingestZone(z: ZoneInput, now: number): IngestOutcome {
+  ingestZone(z: ZoneInput, wallNow: number): IngestOutcome {
+    this.noteEventTime(z.ts);
+    const now = this.siteTime(wallNow);
     const ctx = this.ctx(now);
     const a = this.ensureAsset(z.assetId, now);
     if (!a) return { ok: false, code: 'too_many_assets', assetId: z.assetId };
@@ -348,7 +382,9 @@ export class AlertEngine {
     return { ok: true, output: this.finish(ctx) };
   }
 
-  ingestTwinEvent(e: TwinEventInput, now: number): IngestOutcome {
+  ingestTwinEvent(e: TwinEventInput, wallNow: number): IngestOutcome {
+    this.noteEventTime(e.ts);
+    const now = this.siteTime(wallNow);
     const ctx = this.ctx(now);
     const a = this.ensureAsset(e.assetId, now);
     if (!a) return { ok: false, code: 'too_many_assets', assetId: e.assetId };
@@ -373,17 +409,19 @@ export class AlertEngine {
   }
 
   /** Time passes: shelving expiry, maintenance windows, on/off-delays, data-health escalation, flood end, KPI reports. */
-  tick(now: number): EngineOutput {
+  tick(wallNow: number): EngineOutput {
+    const now = this.siteTime(wallNow);
     const ctx = this.ctx(now);
     for (const a of this.assets.values()) {
       const pointIds = Object.keys(a.points);
       if (pointIds.length === 0 && !a.maintenance && !a.suppression) continue;
-      const t = Math.max(a.clock, now);
+      const t = this.assetTime(a, now);
+      const acting = this.actionTime(a, now);
       a.clock = t;
       this.updateSuppression(a, t, ctx);
       for (const id of pointIds) {
         const p = a.points[id];
-        if (p.shelving?.kind === 'timed' && (p.shelving.until ?? 0) <= now) {
+        if (p.shelving?.kind === 'timed' && (p.shelving.until ?? 0) <= acting) {
           p.shelving = null;
           this.dirtyAssets.add(a.id);
           if (p.episode) this.emit(a, p, p.episode, 'unshelved', t, ctx, { code: 'expired', reason: 'timed shelving expired', prevTier: p.episode.tier });
@@ -421,7 +459,8 @@ export class AlertEngine {
 
   // ---- commands -------------------------------------------------------------------------
 
-  command(cmd: AlertCommand, now: number): CommandOutcome {
+  command(cmd: AlertCommand, wallNow: number): CommandOutcome {
+    const now = this.siteTime(wallNow);
     const ctx = this.ctx(now);
     const fail = (code: string, params: Record<string, string> = {}): CommandOutcome => ({ ok: false, code, params });
     const name = cmd.command as CommandName;
@@ -445,7 +484,7 @@ export class AlertEngine {
       const ids = cmd.assetId !== undefined ? [cmd.assetId] : [...this.assets.keys()];
       for (const id of ids) {
         const a = this.assets.get(id)!;
-        const t = Math.max(a.clock, now);
+        const t = this.assetTime(a, now);
         for (const p of Object.values(a.points)) {
           if (!p.episode) continue;
           const ep = p.episode;
@@ -486,7 +525,8 @@ export class AlertEngine {
       return fail('no_target', { command: name });
     }
     const asset = a;
-    const t = Math.max(asset.clock, now);
+    const t = this.assetTime(asset, now);
+    const acting = this.actionTime(asset, now);
     if (cmd.mode !== undefined && !targetEpisode && !own(asset.points, cmd.mode) && !modeById(this.modesOf(asset), cmd.mode)) {
       return fail('unknown_mode', { assetId: asset.id, mode: cmd.mode });
     }
@@ -518,7 +558,7 @@ export class AlertEngine {
         for (const p of eps) {
           const ep = p.episode!;
           ep.acked = true;
-          ep.ackedAt = now;
+          ep.ackedAt = acting;
           if (cmd.by) ep.ackedBy = cmd.by;
           const closing = !ep.active;
           this.emit(asset, p, ep, 'acknowledged', t, ctx, {
@@ -546,7 +586,7 @@ export class AlertEngine {
         const targets = points().filter((p) => p.episode && (!once || p.episode.active));
         if (targets.length === 0) return fail(once ? 'nothing_active' : 'no_open_episode', { target: targetText(cmd) });
         for (const p of targets) {
-          p.shelving = { kind: once ? 'one_shot' : 'timed', since: now, ...(once ? {} : { until: now + (cmd.forMs as number) }) };
+          p.shelving = { kind: once ? 'one_shot' : 'timed', since: acting, ...(once ? {} : { until: acting + (cmd.forMs as number) }) };
           if (cmd.by) p.shelving.by = cmd.by;
           if (cmd.reason) p.shelving.reason = cmd.reason;
           const ep = p.episode!;
@@ -575,7 +615,7 @@ export class AlertEngine {
       }
 
       case 'out_of_service': {
-        const oos = { since: now, ...(cmd.by ? { by: cmd.by } : {}), ...(cmd.reason ? { reason: cmd.reason } : {}) };
+        const oos = { since: acting, ...(cmd.by ? { by: cmd.by } : {}), ...(cmd.reason ? { reason: cmd.reason } : {}) };
         if (targetEpisode || cmd.mode !== undefined) {
           let p = points()[0];
           if (!p && cmd.mode !== undefined) p = this.createPoint(asset, modeById(this.modesOf(asset), cmd.mode)!, categoryOf(cmd.mode));
@@ -625,7 +665,7 @@ export class AlertEngine {
         if (!ep && cmd.mode !== undefined) ep = own(asset.points, cmd.mode)?.episode ?? [...asset.history].reverse().find((e) => e.mode.id === cmd.mode);
         if (!ep && cmd.mode === undefined) ep = this.latestEpisode(asset);
         if (!ep) return fail('unknown_episode', { episodeId: targetText(cmd) });
-        const label: AlertLabel = { type: cmd.label, ts: now };
+        const label: AlertLabel = { type: cmd.label, ts: acting };
         if (cmd.reason) label.reason = cmd.reason;
         if (cmd.by) label.by = cmd.by;
         if (cmd.note) label.note = cmd.note;
@@ -638,7 +678,7 @@ export class AlertEngine {
           if (!asset.maintenance) return fail('no_maintenance', { assetId: asset.id });
           asset.maintenance = null;
         } else {
-          const from = typeof cmd.from === 'number' && Number.isFinite(cmd.from) ? cmd.from : now;
+          const from = typeof cmd.from === 'number' && Number.isFinite(cmd.from) ? cmd.from : acting;
           const until =
             typeof cmd.until === 'number' && Number.isFinite(cmd.until)
               ? cmd.until
@@ -714,6 +754,7 @@ export class AlertEngine {
   private evaluate(a: AssetAlertState, at: number, scored: boolean, ctx: Ctx): void {
     const t = Math.max(a.clock, at);
     a.clock = t;
+    this.noteEventTime(t);
     this.updateSuppression(a, t, ctx);
     if (a.suppression || a.outOfService) return;
     const cfg = this.tierConfig(a);
@@ -744,6 +785,7 @@ export class AlertEngine {
     for (const [signal, l] of Object.entries(a.evidence.limits)) {
       if (l.level === 'normal' || excluded.has(signal)) continue;
       const r: RuleEvidence = { signal, level: l.level, source: 'limit', ts: l.ts };
+      if (l.side === 'low') r.side = 'low';
       if (l.value !== undefined) r.value = l.value;
       bySignal.set(signal, [...(bySignal.get(signal) ?? []), r]);
     }
@@ -1069,7 +1111,7 @@ export class AlertEngine {
     const open = Object.values(a.points).find((p) => p.episode === ep);
     const text = `labelled ${label.type === 'true_fault' ? 'a true fault' : 'a false alarm'}${label.reason ? ` (${label.reason})` : ''}`;
     if (open) {
-      this.emit(a, open, ep, 'labelled', Math.max(a.clock, ctx.now), ctx, { code: 'label', reason: text, prevTier: ep.tier, by: label.by, note: label.note });
+      this.emit(a, open, ep, 'labelled', this.assetTime(a, ctx.now), ctx, { code: 'label', reason: text, prevTier: ep.tier, by: label.by, note: label.note });
     } else {
       // A closed episode: its record gets the label too.
       const ghost: Point = {
@@ -1083,7 +1125,7 @@ export class AlertEngine {
         episode: ep,
         recent: [],
       };
-      this.emit(a, ghost, ep, 'labelled', Math.max(a.clock, ctx.now), ctx, { code: 'label', reason: text, prevTier: ep.tier, closed: true, by: label.by, note: label.note });
+      this.emit(a, ghost, ep, 'labelled', this.assetTime(a, ctx.now), ctx, { code: 'label', reason: text, prevTier: ep.tier, closed: true, by: label.by, note: label.note });
     }
     if (toTwin) {
       const payload: TwinLabelCommand['payload'] = { kind: 'label', type: label.type, ts: label.ts, episodeId: ep.id };
@@ -1221,7 +1263,7 @@ export class AlertEngine {
       .map((r) =>
         r.source === 'zone'
           ? `${r.signal} in ${r.standard ?? 'ISO'} zone ${r.zone}${r.value !== undefined ? ` (${round(r.value, 2)})` : ''}`
-          : `${r.signal} above its ${r.level} limit${r.value !== undefined ? ` (${round(r.value, 2)})` : ''}`,
+          : `${r.signal} ${r.side === 'low' ? 'below' : 'above'} its ${r.level} limit${r.value !== undefined ? ` (${round(r.value, 2)})` : ''}`,
       )
       .join('; ');
     const both = [scoreText, rulesText].filter(Boolean).join('; ');
@@ -1378,7 +1420,7 @@ export class AlertEngine {
         if (st === 'shelved') info.shelved++;
         if (st === 'suppressed') info.suppressed++;
         if (st === 'out_of_service') info.outOfService++;
-        const age = Math.max(a.clock, now) - ep.activeSince;
+        const age = this.assetTime(a, now) - ep.activeSince;
         if (ep.active && age > this.config.staleAlarmMs) info.stale.push({ episodeId: ep.id, assetId: a.id, failureMode: ep.mode.id, since: ep.activeSince, ageMs: age });
       }
     }
@@ -1393,7 +1435,8 @@ export class AlertEngine {
   }
 
   /** KPI reports of every site for the period so far (does not start a new period). */
-  kpis(now: number): KpiReport[] {
+  kpis(wallNow: number): KpiReport[] {
+    const now = this.siteTime(wallNow);
     return [...this.sites.values()].map((s) => this.kpiReport(s, now));
   }
 
@@ -1466,6 +1509,7 @@ export class AlertEngine {
     if (old) for (const ep of [...Object.values(old.points).map((p) => p.episode), ...old.history]) if (ep) this.episodeIndex.delete(ep.id);
     a.info = this.resolve(id, a.info);
     this.assets.set(id, a);
+    this.noteEventTime(a.clock);
     for (const p of Object.values(a.points)) if (p.episode) this.episodeIndex.set(p.episode.id, id);
     for (const ep of a.history) this.episodeIndex.set(ep.id, id);
     return true;
@@ -1474,7 +1518,7 @@ export class AlertEngine {
   importSite(saved: unknown, now: number): boolean {
     const site = saved && typeof saved === 'object' ? (saved as { site?: unknown }).site : undefined;
     if (typeof site !== 'string') return false;
-    const s = restoreSiteState(saved, site, now);
+    const s = restoreSiteState(saved, site, this.siteTime(now));
     if (!s) return false;
     this.sites.set(site, s);
     return true;

@@ -63,6 +63,8 @@ export interface SnapshotFeature {
   stale?: boolean;
   quality?: string;
   limit?: 'normal' | 'warning' | 'action';
+  /** `low` when the value fell to a low limit (warningLow/actionLow); else high. */
+  limitSide?: 'high' | 'low';
   ts?: number;
 }
 
@@ -111,6 +113,7 @@ export const snapshotInputSchema: SchemaObject = {
               stale: { type: 'boolean' },
               quality: { type: 'string', enum: ['good', 'uncertain', 'bad'] },
               limit: { type: 'string', enum: ['normal', 'warning', 'action'] },
+              limitSide: { type: 'string', enum: ['high', 'low'] },
               ts: epoch,
             },
           },
@@ -188,7 +191,8 @@ export function classify(item: unknown): Classified {
     if (!validateSnapshot(item)) return { kind: 'invalid', code: 'invalid_snapshot', error: describeErrors(validateSnapshot.errors) };
     return { kind: 'snapshot', snapshot: toSnapshot(item) };
   }
-  if ('kind' in item && !('signal' in item)) {
+  // A label event may name its signal; only a reading has a value.
+  if ('kind' in item && !('value' in item)) {
     if (!validateTwinEvent(item)) return { kind: 'invalid', code: 'invalid_event', error: describeErrors(validateTwinEvent.errors) };
     const e = toTwinEvent(item);
     if (typeof e === 'string') return { kind: 'invalid', code: 'invalid_event', error: e };
@@ -214,6 +218,7 @@ function toSnapshot(item: Record<string, unknown>): SnapshotInput {
     if (typeof p.stale === 'boolean') out.stale = p.stale;
     if (typeof p.quality === 'string') out.quality = p.quality;
     if (p.limit) out.limit = p.limit;
+    if (p.limitSide === 'low') out.limitSide = 'low';
     if (typeof p.ts === 'number') out.ts = p.ts;
     features[signal] = out;
   }

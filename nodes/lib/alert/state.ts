@@ -81,6 +81,8 @@ export interface StoredScore {
 
 export interface LimitEvidence {
   level: 'normal' | 'warning' | 'action';
+  /** `low`: the value fell to a low limit. */
+  side?: 'high' | 'low';
   value?: number;
   ts: number;
 }

@@ -228,6 +228,10 @@ const CLASSES: Record<AssetClassId, AssetClass> = {
     // 1.10: pump motors are sized with margin and normally run at 70–90 % of rated current, so
     // 110 % already means the pump runs off its curve. Low-inertia rotor: starts in about 5 s.
     stateThresholds: { offBelow: 0.05, idleBelow: 0.3, overloadAbove: 1.1, startupMs: 8 * SECOND, shutdownMs: 5 * SECOND, speedRunningAbove: 0.1 },
+    // A flooded suction normally sits above atmospheric pressure: at 0 bar(g) the pump starts to
+    // starve (strainer, valve, tank level); at −0.5 bar(g) (0.5 bar absolute) most water pumps are
+    // near their NPSH required. Suction-lift pumps run below 0 bar(g): give them their own limits.
+    lowLimits: { suction_pressure: { warningLow: 0, actionLow: -0.5 } },
   },
 
   compressor: {
@@ -433,6 +437,10 @@ const CLASSES: Record<AssetClassId, AssetClass> = {
     // the overload state is meant for a sustained jam or overfeed. startup 15 s: soft starters
     // ramp a loaded belt over 10–20 s. shutdown 10 s: a loaded belt runs on briefly after a stop.
     stateThresholds: { offBelow: 0.05, idleBelow: 0.4, overloadAbove: 1.2, startupMs: 15 * SECOND, shutdownMs: 10 * SECOND, speedRunningAbove: 0.1 },
+    // Drive speed well below rated while running: a slipping belt or a stalling drive (an induction
+    // motor's own slip is a few percent). belt_speed (tail pulley) has no nameplate rating: give an
+    // asset its own warningLow/actionLow for it.
+    lowLimits: { speed: { ratedFraction: { warningLow: 0.9, actionLow: 0.8 } } },
   },
 
   gearbox: {

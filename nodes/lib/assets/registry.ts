@@ -109,6 +109,8 @@ export function canonicalAssetConfig(config: AssetConfig): AssetConfig {
     if (l.range) one.range = [l.range[0], l.range[1]];
     if (l.warning !== undefined) one.warning = l.warning;
     if (l.action !== undefined) one.action = l.action;
+    if (l.warningLow !== undefined) one.warningLow = l.warningLow;
+    if (l.actionLow !== undefined) one.actionLow = l.actionLow;
     if (Object.keys(one).length > 0) (limits ??= {})[signal] = one;
   }
   let presets: Partial<ClassPresets> | undefined;

@@ -10,8 +10,10 @@
  * - limits: every fitted sensor gets `range` from its spec; current, power, speed and voltage
  *   ranges are derived from the nameplate when it is given (INRUSH_FACTOR × rated current, etc.);
  *   vibration_velocity gets warning/action at the B/C and C/D boundaries of the vibration preset;
- *   winding_temperature gets warning/action at the insulation class's nominal and maximum.
- *   Overrides replace `range`, `warning`, `action` individually.
+ *   winding_temperature gets warning/action at the insulation class's nominal and maximum;
+ *   low limits (`warningLow`/`actionLow`) come from the class's `lowLimits`, absolute or as
+ *   fractions of the nameplate rating. Overrides replace `range`, `warning`, `action`,
+ *   `warningLow`, `actionLow` individually.
  * - stateThresholds and presets: field by field (the vibration preset as a whole).
  */
 import type {
@@ -161,7 +163,7 @@ function mergePresets(config: AssetConfig, cls: AssetClass): ClassPresets {
   };
 }
 
-function defaultLimits(spec: SignalSpec, nameplate: Nameplate, presets: ClassPresets): SignalLimits {
+function defaultLimits(spec: SignalSpec, nameplate: Nameplate, presets: ClassPresets, cls: AssetClass): SignalLimits {
   const limits: SignalLimits = { range: [spec.range[0], spec.range[1]] };
   const derived = NAMEPLATE_RANGE_FACTORS[spec.signal];
   const rated = derived ? nameplate[derived.key] : undefined;
@@ -175,12 +177,19 @@ function defaultLimits(spec: SignalSpec, nameplate: Nameplate, presets: ClassPre
     limits.warning = nominal;
     limits.action = max;
   }
+  const low = cls.lowLimits?.[spec.signal];
+  if (low?.warningLow !== undefined) limits.warningLow = low.warningLow;
+  if (low?.actionLow !== undefined) limits.actionLow = low.actionLow;
+  if (low?.ratedFraction && rated !== undefined) {
+    limits.warningLow = rated * low.ratedFraction.warningLow;
+    limits.actionLow = rated * low.ratedFraction.actionLow;
+  }
   return limits;
 }
 
-function mergeLimits(config: AssetConfig, sensors: SignalSpec[], nameplate: Nameplate, presets: ClassPresets): Record<string, SignalLimits> {
+function mergeLimits(config: AssetConfig, cls: AssetClass, sensors: SignalSpec[], nameplate: Nameplate, presets: ClassPresets): Record<string, SignalLimits> {
   const limits: Record<string, SignalLimits> = {};
-  for (const spec of sensors) limits[spec.signal] = defaultLimits(spec, nameplate, presets);
+  for (const spec of sensors) limits[spec.signal] = defaultLimits(spec, nameplate, presets, cls);
   for (const [signal, override] of Object.entries(config.limits ?? {})) {
     const base = limits[signal];
     if (!base) {
@@ -193,8 +202,13 @@ function mergeLimits(config: AssetConfig, sensors: SignalSpec[], nameplate: Name
     if (override.range) base.range = [override.range[0], override.range[1]];
     if (override.warning !== undefined) base.warning = override.warning;
     if (override.action !== undefined) base.action = override.action;
+    if (override.warningLow !== undefined) base.warningLow = override.warningLow;
+    if (override.actionLow !== undefined) base.actionLow = override.actionLow;
     if (base.range && !(base.range[0] <= base.range[1])) {
       throw new AssetConfigError('inconsistent_limits', `limits.${signal}.range must be [min, max] with min ≤ max`, config.id);
+    }
+    if (base.warningLow !== undefined && base.actionLow !== undefined && base.actionLow > base.warningLow) {
+      throw new AssetConfigError('inconsistent_limits', `limits.${signal}.actionLow (${base.actionLow}) must not be above warningLow (${base.warningLow})`, config.id);
     }
   }
   return limits;
@@ -227,7 +241,7 @@ export function resolveAsset(config: AssetConfig): ResolvedAsset {
     nameplate,
     sensors,
     stateThresholds: mergeThresholds(candidate, cls),
-    limits: mergeLimits(candidate, sensors, nameplate, presets),
+    limits: mergeLimits(candidate, cls, sensors, nameplate, presets),
     presets,
   };
 }

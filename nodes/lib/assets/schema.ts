@@ -46,6 +46,8 @@ export const signalLimitsSchema: SchemaObject = {
     range: { type: 'array', items: [{ type: 'number' }, { type: 'number' }], minItems: 2, additionalItems: false },
     warning: { type: 'number' },
     action: { type: 'number' },
+    warningLow: { type: 'number' },
+    actionLow: { type: 'number' },
   },
 };
 

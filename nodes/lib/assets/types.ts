@@ -52,6 +52,16 @@ export interface StateThresholds {
   speedRunningAbove: number;
 }
 
+/**
+ * A class's default low limits for one signal: absolute values in the canonical unit, or fractions
+ * of the asset's nameplate rating for that signal (none when the asset has no rating).
+ */
+export interface LowLimitDefault {
+  warningLow?: number;
+  actionLow?: number;
+  ratedFraction?: { warningLow: number; actionLow: number };
+}
+
 export interface AssetClass {
   id: AssetClassId;
   name: string;
@@ -59,6 +69,8 @@ export interface AssetClass {
   failureModes: FailureMode[];
   presets: ClassPresets;
   stateThresholds: StateThresholds;
+  /** Signals that are bad when they fall (suction pressure, speed), checked while the machine runs. */
+  lowLimits?: Partial<Record<string, LowLimitDefault>>;
 }
 
 export interface Nameplate {
@@ -68,11 +80,16 @@ export interface Nameplate {
   ratedVoltageV?: number;
 }
 
-/** Per-signal limits an asset may override (canonical units). */
+/**
+ * Per-signal limits an asset may override (canonical units): `warning`/`action` when the value
+ * rises to them, `warningLow`/`actionLow` when it falls to them.
+ */
 export interface SignalLimits {
   range?: [number, number];
   warning?: number;
   action?: number;
+  warningLow?: number;
+  actionLow?: number;
 }
 
 /** One asset as configured: identity, place, class, nameplate, sensors fitted, overrides. */

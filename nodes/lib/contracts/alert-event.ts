@@ -106,6 +106,8 @@ export interface RuleEvidence {
   level: 'warning' | 'action';
   /** `limit`: a warning/action limit of the asset (twin snapshot); `zone`: an ISO 10816 zone (pdm-retrofit). */
   source: 'limit' | 'zone';
+  /** For a limit: `low` when the value fell to a low limit (warningLow/actionLow). */
+  side?: 'high' | 'low';
   value?: number;
   zone?: 'A' | 'B' | 'C' | 'D';
   preset?: string;
@@ -353,6 +355,7 @@ const evidence = {
           signal: text,
           level: { type: 'string', enum: ['warning', 'action'] },
           source: { type: 'string', enum: ['limit', 'zone'] },
+          side: { type: 'string', enum: ['high', 'low'] },
           value: { type: 'number' },
           zone: zoneLetter,
           preset: text,

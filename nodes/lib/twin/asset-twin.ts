@@ -62,8 +62,15 @@ export type TwinChange =
   | { kind: 'state'; from: OperatingState; to: OperatingState; ts: number }
   | { kind: 'stale' | 'fresh'; signal: string; ts: number }
   | { kind: 'quality'; signal: string; quality: Quality; reason?: string; ts: number }
-  | { kind: 'limit'; signal: string; level: 'warning' | 'action' | 'normal'; value: number; ts: number }
+  | { kind: 'limit'; signal: string; level: LimitLevel; side?: LimitSide; value: number; ts: number }
   | { kind: 'event'; event: TwinEvent };
+
+export type LimitLevel = 'warning' | 'action' | 'normal';
+/** Which limit a signal crossed: rising to `warning`/`action`, or falling to `warningLow`/`actionLow`. */
+export type LimitSide = 'high' | 'low';
+/** Low limits mean nothing while the machine is stopped or in transit (no suction, no speed). */
+const LOW_LIMIT_STATES: readonly OperatingState[] = ['idle', 'running', 'overload', 'unknown'];
+const SEVERITY: Record<LimitLevel, number> = { normal: 0, warning: 1, action: 2 };
 
 export interface IngestResult {
   transitions: StateTransition[];
@@ -90,7 +97,8 @@ export class AssetTwin {
   private readonly windows: FeatureWindowBuilder;
   private latest = new Map<string, LatestValue>();
   private baselines = new Map<string, BaselineAccumulator>();
-  private limitLevel = new Map<string, 'warning' | 'action' | 'normal'>();
+  private limitLevel = new Map<string, LimitLevel>();
+  private limitSide = new Map<string, LimitSide>();
   private timeInStateMs: Partial<Record<OperatingState, number>> = {};
   private starts = 0;
   private stops = 0;
@@ -115,6 +123,11 @@ export class AssetTwin {
 
   get definition(): ResolvedAsset {
     return this.asset;
+  }
+
+  /** The newest reading time this twin has seen (its own event-time clock); 0 before any reading. */
+  get eventClock(): number {
+    return this.clock;
   }
 
   /** Applies a changed configuration (e.g. a redeployed pdm-asset) without losing history. */
@@ -254,17 +267,39 @@ export class AssetTwin {
 
   private checkLimits(signal: string, value: number, ts: number, result: IngestResult): void {
     const limits = this.asset.limits[signal];
-    if (!limits || (limits.warning === undefined && limits.action === undefined)) return;
-    const level = limits.action !== undefined && value >= limits.action ? 'action' : limits.warning !== undefined && value >= limits.warning ? 'warning' : 'normal';
-    if ((this.limitLevel.get(signal) ?? 'normal') !== level) {
+    if (!limits) return;
+    const hasHigh = limits.warning !== undefined || limits.action !== undefined;
+    const hasLow = limits.warningLow !== undefined || limits.actionLow !== undefined;
+    if (!hasHigh && !hasLow) return;
+    const high: LimitLevel = limits.action !== undefined && value >= limits.action ? 'action' : limits.warning !== undefined && value >= limits.warning ? 'warning' : 'normal';
+    const lowChecked = hasLow && LOW_LIMIT_STATES.includes(this.machine.state);
+    const low: LimitLevel = !lowChecked
+      ? 'normal'
+      : limits.actionLow !== undefined && value <= limits.actionLow
+        ? 'action'
+        : limits.warningLow !== undefined && value <= limits.warningLow
+          ? 'warning'
+          : 'normal';
+    const side: LimitSide = SEVERITY[low] > SEVERITY[high] ? 'low' : 'high';
+    const level = side === 'low' ? low : high;
+    const before = this.limitLevel.get(signal) ?? 'normal';
+    const beforeSide = this.limitSide.get(signal) ?? 'high';
+    if (before !== level || (level !== 'normal' && beforeSide !== side)) {
       this.limitLevel.set(signal, level);
-      this.pending.push({ kind: 'limit', signal, level, value, ts });
+      if (side === 'low') this.limitSide.set(signal, side);
+      else this.limitSide.delete(signal);
+      this.pending.push({ kind: 'limit', signal, level, ...(level !== 'normal' ? { side } : {}), value, ts });
       result.changed = true;
     }
   }
 
-  limitLevels(): ReadonlyMap<string, 'warning' | 'action' | 'normal'> {
+  limitLevels(): ReadonlyMap<string, LimitLevel> {
     return this.limitLevel;
+  }
+
+  /** The side of each signal's crossed limit; absent means `high` (or normal). */
+  limitSides(): ReadonlyMap<string, LimitSide> {
+    return this.limitSide;
   }
 
   private advanceClock(ts: number): void {
@@ -291,6 +326,7 @@ export class AssetTwin {
       latest: Object.fromEntries(this.latest),
       baselines,
       limits: Object.fromEntries(this.limitLevel),
+      ...(this.limitSide.size > 0 ? { limitSides: Object.fromEntries(this.limitSide) } : {}),
       timeInStateMs: this.timeInStateMs,
       starts: this.starts,
       stops: this.stops,
@@ -314,6 +350,7 @@ export class AssetTwin {
       });
     }
     this.limitLevel = new Map(Object.entries(saved.limits ?? {}));
+    this.limitSide = new Map(Object.entries(saved.limitSides ?? {}).filter(([, side]) => side === 'low'));
     this.timeInStateMs = { ...saved.timeInStateMs };
     this.starts = saved.starts | 0;
     this.stops = saved.stops | 0;
@@ -333,7 +370,9 @@ export interface TwinState {
   window: WindowState | undefined;
   latest: Record<string, LatestValue>;
   baselines: Record<string, { stats: RunningStatsState; q: number[][] }>;
-  limits: Record<string, 'warning' | 'action' | 'normal'>;
+  limits: Record<string, LimitLevel>;
+  /** Signals whose crossed limit is a low one (absent in states saved before low limits). */
+  limitSides?: Record<string, LimitSide>;
   timeInStateMs: Partial<Record<OperatingState, number>>;
   starts: number;
   stops: number;

@@ -13,9 +13,10 @@ export interface FleetOptions extends TwinOptions {
   /** Hard limit on the number of twins, so a flood of made-up ids cannot exhaust memory. */
   maxAssets: number;
   /**
-   * Judge staleness and ages by the newest reading time instead of the wall clock: for replays,
-   * simulators with accelerated time and gateways whose clocks are off. Snapshot rate limits stay
-   * on the wall clock, which is what a broker feels.
+   * Judge staleness and ages by reading time instead of the wall clock: for replays, simulators
+   * with accelerated time and gateways whose clocks are off. Each twin runs on the newest reading
+   * time of its own asset, so a source that lags neither looks stale itself nor makes the others
+   * look stale. Snapshot rate limits stay on the wall clock, which is what a broker feels.
    */
   eventTime: boolean;
 }
@@ -39,8 +40,6 @@ export class TwinFleet {
   private readonly snapshotPending = new Set<string>();
   private readonly dirty = new Set<string>();
   private options: FleetOptions;
-  /** Newest reading time seen by any twin. */
-  eventClock = 0;
 
   constructor(
     private resolve: AssetResolver,
@@ -92,7 +91,6 @@ export class TwinFleet {
         return;
       }
       const result = twin.ingest(reading);
-      if (reading.ts > this.eventClock) this.eventClock = reading.ts;
       this.dirty.add(twin.id);
       const sum = merged.get(twin);
       if (!sum) merged.set(twin, result);
@@ -109,9 +107,9 @@ export class TwinFleet {
   /** Advances time for every twin; returns the twins that changed or owe a snapshot. */
   tick(now: number): FleetUpdate[] {
     const updates: FleetUpdate[] = [];
-    const clock = this.clockAt(now);
-    if (clock <= 0) return updates;
     for (const twin of this.twins.values()) {
+      const clock = this.clockOf(twin, now);
+      if (clock <= 0) continue;
       const result = twin.tick(clock);
       if (result.changed || result.windows.length > 0) this.dirty.add(twin.id);
       if (result.changed || result.windows.length > 0 || this.snapshotPending.has(twin.id)) {
@@ -136,12 +134,12 @@ export class TwinFleet {
     if (!twin) return undefined;
     this.lastSnapshotAt.set(assetId, now);
     this.snapshotPending.delete(assetId);
-    return buildSnapshot(twin, this.clockAt(now));
+    return buildSnapshot(twin, this.clockOf(twin, now));
   }
 
-  /** The time staleness and ages are judged by: the wall clock, or the newest reading time. */
-  private clockAt(now: number): number {
-    return this.options.eventTime ? this.eventClock : now;
+  /** The time a twin's staleness and ages are judged by: the wall clock, or its own newest reading time. */
+  private clockOf(twin: AssetTwin, now: number): number {
+    return this.options.eventTime ? twin.eventClock : now;
   }
 
   remove(assetId: string): boolean {

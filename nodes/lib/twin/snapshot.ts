@@ -19,6 +19,8 @@ export interface FeatureProperties {
   ageMs: number;
   stale: boolean;
   limit: 'normal' | 'warning' | 'action';
+  /** When `limit` is not normal: `high` (at or above warning/action) or `low` (at or below warningLow/actionLow). */
+  limitSide?: 'high' | 'low';
   baseline: Partial<Record<BaselineState, Baseline>>;
 }
 
@@ -58,6 +60,7 @@ export interface TwinSnapshot {
 export function buildSnapshot(twin: AssetTwin, now: number): TwinSnapshot {
   const asset = twin.definition;
   const limits = twin.limitLevels();
+  const sides = twin.limitSides();
   const features: TwinSnapshot['features'] = {};
   for (const [signal, latest] of twin.latestValues()) {
     const baseline: Partial<Record<BaselineState, Baseline>> = {};
@@ -75,6 +78,7 @@ export function buildSnapshot(twin: AssetTwin, now: number): TwinSnapshot {
       limit: limits.get(signal) ?? 'normal',
       baseline,
     };
+    if (properties.limit !== 'normal') properties.limitSide = sides.get(signal) ?? 'high';
     if (latest.qualityReason) properties.qualityReason = latest.qualityReason;
     features[signal] = { properties };
   }
@@ -139,8 +143,15 @@ function assess(
   const warningSignals = entries.filter(([, f]) => f.properties.limit === 'warning').map(([s]) => s);
   const badSignals = entries.filter(([, f]) => f.properties.quality === 'bad').map(([s]) => s);
   const staleSignals = entries.filter(([, f]) => f.properties.stale).map(([s]) => s);
-  for (const s of actionSignals) issues.push(`${s} above its action limit`);
-  for (const s of warningSignals) issues.push(`${s} above its warning limit`);
+  /** "above" a warning/action limit, or "below" a warningLow/actionLow one. */
+  const crossed = (s: string) => (features[s].properties.limitSide === 'low' ? 'below' : 'above');
+  const crossedAll = (signals: string[], level: string) => {
+    const sides = new Set(signals.map(crossed));
+    if (sides.size === 1) return `${signals.join(', ')} ${[...sides][0]} the ${level} limit`;
+    return signals.map((s) => `${s} ${crossed(s)} the ${level} limit`).join(', ');
+  };
+  for (const s of actionSignals) issues.push(`${s} ${crossed(s)} its action limit`);
+  for (const s of warningSignals) issues.push(`${s} ${crossed(s)} its warning limit`);
   if (twin.state === 'overload') issues.push('running overloaded');
   for (const s of badSignals) issues.push(`${s} reads bad (${features[s].properties.qualityReason ?? 'sensor quality'})`);
   for (const s of staleSignals) issues.push(`${s} is stale`);
@@ -156,7 +167,7 @@ function assess(
   };
 
   if (actionSignals.length > 0) {
-    return { status: 'action', issues, recommendation: recommend(actionSignals, `${actionSignals.join(', ')} above the action limit`, 'Inspect the machine.') };
+    return { status: 'action', issues, recommendation: recommend(actionSignals, crossedAll(actionSignals, 'action'), 'Inspect the machine.') };
   }
   if (twin.state === 'overload') {
     const overload = modes.filter((m) => m.id === 'overload');
@@ -171,7 +182,7 @@ function assess(
     };
   }
   if (warningSignals.length > 0) {
-    return { status: 'attention', issues, recommendation: recommend(warningSignals, `${warningSignals.join(', ')} above the warning limit`, 'Plan an inspection.') };
+    return { status: 'attention', issues, recommendation: recommend(warningSignals, crossedAll(warningSignals, 'warning'), 'Plan an inspection.') };
   }
   if (badSignals.length > 0 || staleSignals.length > 0) {
     const which = [...new Set([...badSignals, ...staleSignals])];
