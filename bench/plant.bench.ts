@@ -100,13 +100,12 @@ function flow(assets: Json[], inboxUrl: string): Json[] {
     {
       id: 'twin', type: 'pdm-twin', z, root: 'pdm', windowSec: 60, staleFactor: 120, snapshotSec: 1, unknownAssets: 'reject', defaultClass: 'motor',
       fleet: JSON.stringify(assets.map(({ faults, ...a }) => a)), store: '', persistSec: 5, clock: 'reading',
-      wires: [['snap'], HAS_ANOMALY ? ['anomaly'] : [], ['alert', ...(HAS_ANOMALY ? ['anomaly'] : [])], ['rejects']],
+      wires: [['alert'], HAS_ANOMALY ? ['anomaly'] : [], ['alert', ...(HAS_ANOMALY ? ['anomaly'] : [])], ['rejects']],
     },
-    { id: 'snap', type: 'change', z, name: 'snapshot, not a command', rules: [{ t: 'delete', p: 'command', pt: 'msg' }], action: '', property: '', from: '', to: '', reg: false, wires: wire('alert') },
     {
       id: 'alert', type: 'pdm-alert', z, root: 'pdm', defaultClass: 'motor', scoreAbove: '', onDelaySec: 300, mOfN: '3/5', widenBy: 0.15, agreeSec: 0, severeSec: 300, hysteresis: 0.05,
       offDelaySec: 300, deescalateSec: 300, dataWarnSec: 900, ackFrom: 'warning', latching: false, suppress: 'off, startup, shutdown', maxShelveSec: 28800, floodCount: 10,
-      floodWindowSec: 600, floodEndCount: 5, floodSuppress: 'warning', kpiSec: 3600, overrides: '', store: '', persistSec: 5,
+      floodWindowSec: 600, floodEndCount: 5, floodSuppress: 'warning', kpiSec: 3600, overrides: '', store: '', persistSec: 5, clock: 'reading',
       wires: [[], ['events', ...(HAS_CMMS ? ['cmms'] : [])], ['twin'], [], ['rejects']],
     },
     { id: 'twin-done', type: 'complete', z, scope: ['twin'], uncaught: false, wires: wire('twin-sink') },
