@@ -324,5 +324,5 @@ if (process.argv.includes('--check')) {
   fs.mkdirSync(to, { recursive: true });
   for (const name of existing) if (!wanted.has(name)) fs.rmSync(path.join(to, name));
   for (const [name, text] of wanted) fs.writeFileSync(path.join(to, name), text);
-  console.log(`examples/asset-classes: ${wanted.size} partner variants written`);
+  // Silent on success: `npm pack --json` runs the build through `prepare` and parses stdout.
 }
