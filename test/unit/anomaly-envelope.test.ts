@@ -110,3 +110,27 @@ test('the envelope travels with exported models: an importing scorer masks the s
     if (k >= 30) assert.equal(b.masked, 'operating_point');
   }
 });
+
+test('a pump moved along its curve (flow and current up, discharge pressure down) is a new operating point', () => {
+  const rng = new Prng(9);
+  const pump = (i: number, q: number, vib = 0): Observation => ({
+    assetId: 'P-1',
+    start: i * MIN,
+    end: (i + 1) * MIN,
+    state: 'running',
+    values: {
+      flow: 100 * q + 0.5 * rng.normal(),
+      current: 20 + 15 * q + 0.2 * rng.normal(),
+      discharge_pressure: 6 - 2.5 * q * q + 0.02 * rng.normal(),
+      vibration_velocity: 1.5 + vib + 0.03 * rng.normal(),
+    },
+  });
+  const s = new AnomalyScorer({ warmup: { minSamples: 60, minSpanMs: 60 * MIN }, retrain: { everyMs: 0 } }, ANOMALY_CLASS_DEFAULTS.pump);
+  let i = 0;
+  for (; i < 70; i++) s.score(pump(i, 0.6 + 0.01 * Math.sin(i / 4)));
+  const moved = s.score(pump(i++, 0.85));
+  assert.equal(moved.masked, 'operating_point');
+  const worn = s.score(pump(i++, 0.6, 1.5));
+  assert.equal(worn.masked, undefined, 'vibration at the trained flow is scored');
+  assert.equal(worn.anomalous, true);
+});

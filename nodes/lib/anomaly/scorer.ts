@@ -55,13 +55,15 @@ export interface AnomalyOptions {
   explainAll: boolean;
   /**
    * The operating envelope: the range of the load signals (drive current, power, flow) a
-   * model was trained on. An anomaly driven mostly (`share` of the contributions) by load
-   * signals of which at least two left that range (widened by `pad` × its width) in the same
-   * direction is a new operating point, not a fault: it is masked (`operating_point`), kept,
-   * and after `absorbAfter` such observations the model is retrained to take the new point in.
-   * `signals: []` turns this off.
+   * model was trained on. When at least two of them left that range (widened by `pad` × its
+   * width) in the same direction, the load moved; the anomaly is then a new operating point,
+   * not a fault, unless the condition signals (vibration) carry at least `share` of it. The
+   * process values that follow the load (pressures, temperatures, filter pressure drop, speed)
+   * count with the load. A new operating point is masked (`operating_point`), kept, and after
+   * `absorbAfter` such observations the model is retrained to take it in. `signals: []` turns
+   * this off.
    */
-  envelope: { signals: string[]; pad: number; share: number; absorbAfter: number };
+  envelope: { signals: string[]; conditionSignals: string[]; pad: number; share: number; absorbAfter: number };
 }
 
 export type PartialAnomalyOptions = Partial<Omit<AnomalyOptions, 'model' | 'warmup' | 'retrain' | 'envelope'>> & {
@@ -82,7 +84,7 @@ export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = {
   scoredStates: ['idle', 'running', 'overload', 'unknown'],
   idPrefix: '',
   explainAll: true,
-  envelope: { signals: ['current', 'power', 'flow'], pad: 0.1, share: 0.5, absorbAfter: 30 },
+  envelope: { signals: ['current', 'power', 'flow'], conditionSignals: ['vibration_velocity', 'vibration_acceleration'], pad: 0.1, share: 0.5, absorbAfter: 30 },
 };
 
 export function mergeAnomalyOptions(base: AnomalyOptions, over: PartialAnomalyOptions | undefined): AnomalyOptions {
@@ -93,7 +95,12 @@ export function mergeAnomalyOptions(base: AnomalyOptions, over: PartialAnomalyOp
     model: mergeModelConfig(base.model, over.model),
     warmup: { ...base.warmup, ...over.warmup },
     retrain: { ...base.retrain, ...over.retrain },
-    envelope: { ...base.envelope, ...over.envelope, signals: [...(over.envelope?.signals ?? base.envelope.signals)] },
+    envelope: {
+      ...base.envelope,
+      ...over.envelope,
+      signals: [...(over.envelope?.signals ?? base.envelope.signals)],
+      conditionSignals: [...(over.envelope?.conditionSignals ?? base.envelope.conditionSignals)],
+    },
     scoredStates: [...(over.scoredStates ?? base.scoredStates)],
   };
 }
@@ -501,8 +508,8 @@ export class AnomalyScorer {
   /**
    * True when the load moved, not the machine's condition: at least two load signals left
    * their trained range in the same direction (current with power or flow — a heavier load
-   * raises both; current alone rising at the same power or flow is a fault) and load signals
-   * carry most of the anomaly.
+   * raises both; current alone rising at the same power or flow is a fault) and the condition
+   * signals (vibration) carry less than `share` of the anomaly.
    */
   private atNewOperatingPoint(learner: Learner, x: Float64Array, contributions: Record<string, number> | undefined): boolean {
     const env = learner.envelope;
@@ -514,10 +521,10 @@ export class AnomalyScorer {
       else if (x[j] < lo) below++;
     }
     if (Math.max(above, below) < 2 || Math.min(above, below) > 0) return false;
-    const loadSignals = new Set(env.map(([j]) => learner.features![j].signal));
+    const condition = new Set(this.options.envelope.conditionSignals);
     let share = 0;
-    for (const [signal, c] of Object.entries(contributions)) if (loadSignals.has(signal)) share += c;
-    return share >= this.options.envelope.share;
+    for (const [signal, c] of Object.entries(contributions)) if (condition.has(signal)) share += c;
+    return share < this.options.envelope.share;
   }
 
   /** The trained range of each load signal, widened by `pad` × its width (at least 2 % of its level). */
