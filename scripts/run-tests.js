@@ -41,7 +41,9 @@ for (const suite of suites) {
   const files = suite.dirs.flatMap((d) => testFiles(path.join('dist', 'test', d)));
   if (files.length === 0) continue;
   const tap = path.join(os.tmpdir(), `pdm-tap-${process.pid}-${key.replace(/\W/g, '')}.txt`);
-  const args = ['--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files];
+  // --test-force-exit: a test file that leaves a handle open after a failure ends instead of
+  // hanging the run until CI's time limit.
+  const args = ['--test', '--test-force-exit', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files];
   const [cmd, cmdArgs] = suite.node22 ? ['npx', ['-y', NODE22, ...args]] : [process.execPath, args];
   console.log(`\n=== ${suite.name} ===`);
   const run = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env: { ...process.env, ...suite.env } });

@@ -245,6 +245,8 @@ class Producer {
   storedAt: number[] = [];
   failures = 0;
   private stopping = false;
+  /** Set when a test fails: the loop ends at once, so the test file can exit. */
+  private aborted = false;
   private loop: Promise<void> | undefined;
   private started = 0;
 
@@ -256,7 +258,7 @@ class Producer {
   }
 
   private async run(): Promise<void> {
-    while (!this.stopping || this.stored < this.made) {
+    while (!this.aborted && (!this.stopping || this.stored < this.made)) {
       const tickStart = Date.now();
       if (!this.stopping) this.made = Math.floor(((tickStart - this.started) / 1000) * RATE);
       const end = Math.min(this.made, this.stored + 2000);
@@ -283,6 +285,10 @@ class Producer {
   }
 
   lastError: string | undefined;
+
+  abort(): void {
+    this.aborted = true;
+  }
 
   /** Stops making readings and resolves once every reading made has been stored. */
   async stop(): Promise<void> {
@@ -343,7 +349,9 @@ describe('pdm-buffer with mosquitto and a real Node-RED runtime', { skip: skipRe
   const runtimes: Runtime[] = [];
   const brokers: Mosquitto[] = [];
   const subscribers: Subscriber[] = [];
+  const producers: Producer[] = [];
   after(async () => {
+    for (const p of producers) p.abort();
     for (const s of subscribers) await s.close().catch(() => {});
     for (const rt of runtimes) await rt.kill9();
     for (const b of brokers) await b.stop();
@@ -375,6 +383,7 @@ describe('pdm-buffer with mosquitto and a real Node-RED runtime', { skip: skipRe
     dirs.push(userDir);
     let rt: Runtime | undefined = await startRuntime(userDir);
     const producer = new Producer(() => rt);
+    producers.push(producer);
     producer.start();
 
     // Live traffic.
