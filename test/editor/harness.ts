@@ -549,3 +549,19 @@ export async function outputPortTooltip(page: Page, id: string, index: number): 
   await tip.waitFor({ state: 'visible' });
   return (await tip.evaluate((el: any) => (el.textContent as string).replace(/\s+/g, ' ').trim())) as string;
 }
+
+/**
+ * Types each bad value into its field and asserts the field is marked invalid, then the good value
+ * and asserts the mark is gone. With `readBack`, also asserts each bad value stays in the field.
+ */
+export async function assertFieldMarks(page: Page, cases: Array<[string, string[], string]>, readBack = false): Promise<void> {
+  for (const [prop, bads, good] of cases) {
+    for (const bad of bads) {
+      await typeField(page, prop, bad);
+      if (readBack) assert.equal(await readField(page, prop), bad);
+      assert.equal(await hasInputError(page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
+    }
+    await typeField(page, prop, good);
+    assert.equal(await hasInputError(page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
+  }
+}
