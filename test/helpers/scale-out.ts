@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
+import { freePort } from '../pack/support';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const RED_JS = require.resolve('node-red/red.js', { paths: [repoRoot] });
@@ -29,17 +29,6 @@ export async function until(check: () => boolean | Promise<boolean>, ms: number,
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux unless built otherwise). */
