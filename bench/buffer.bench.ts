@@ -19,7 +19,7 @@
  * Exit code 0 whether or not a bar is met; 1 only if the benchmark itself is broken (a message
  * lost, a record refused).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,6 +28,7 @@ import { connect } from 'mqtt';
 import { Journal } from '../nodes/lib/buffer/journal';
 import { Forwarder } from '../nodes/lib/buffer/forwarder';
 import { idempotencyKey, type RecordInput } from '../nodes/lib/buffer/record';
+import { Mosquitto, mosquittoBinary } from '../test/helpers/mosquitto';
 import { benchHistory } from './history-writer';
 import { fromRounds, machineInfo, measureInterleaved, printReport, pump, startRuntime, type Figure } from './support';
 
@@ -126,24 +127,9 @@ function freePort(): Promise<number> {
 }
 
 async function startBroker(): Promise<Broker> {
-  const bin = [process.env.PDM_MOSQUITTO, '/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => p && fs.existsSync(p));
-  const port = await freePort();
+  const bin = mosquittoBinary();
   if (bin) {
-    const conf = path.join(tmpRoot, 'mosquitto.conf');
-    fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 0', 'set_tcp_nodelay true', 'log_dest none', ''].join('\n'));
-    const child: ChildProcess = spawn(bin, ['-c', conf], { stdio: 'ignore' });
-    process.on('exit', () => child.kill('SIGKILL'));
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = net.connect(port, '127.0.0.1', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const broker = await Mosquitto.start();
     const version = await new Promise<string>((resolve) => {
       const v = spawn(bin, ['-h'], { stdio: ['ignore', 'pipe', 'ignore'] });
       let out = '';
@@ -151,15 +137,12 @@ async function startBroker(): Promise<Broker> {
       v.on('close', () => resolve(/mosquitto version (\S+)/.exec(out)?.[1] ?? '?'));
     });
     return {
-      url: `mqtt://127.0.0.1:${port}`,
+      url: broker.url,
       kind: `mosquitto ${version} (child process)`,
-      stop: () =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
+      stop: () => broker.stop(),
     };
   }
+  const port = await freePort();
   const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker();
   const server = net.createServer((s) => {

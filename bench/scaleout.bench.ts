@@ -19,7 +19,8 @@
  * Options: `--quick` (fewer, smaller rounds). Exit code 1 only if a reading is lost or handled twice.
  */
 import { parsePartitionMap } from '../nodes/lib/partition/map';
-import { MOSQUITTO_MISSING, Mosquitto, Publisher, Runtime, SIGNALS, mosquittoBinary, plant, scaleOutFlow, sleep, until } from '../test/helpers/scale-out';
+import { MOSQUITTO_MISSING, Mosquitto, mosquittoBinary } from '../test/helpers/mosquitto';
+import { Publisher, Runtime, SIGNALS, plant, scaleOutFlow, sleep, until } from '../test/helpers/scale-out';
 import { figure, machineInfo, median, printReport, type Figure } from './support';
 
 const quick = process.argv.includes('--quick');

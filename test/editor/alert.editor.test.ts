@@ -4,33 +4,27 @@
  * flood start), the Overrides JSON editor (kept on Done, dropped on Cancel, invalid JSON makes the
  * node invalid), output port labels and the help panel.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
-  TIMEOUTS,
   addNode,
+  assertFieldMarks,
+  assertInPalette,
   closeEditor,
   editNode,
   editorSuiteSkip,
   fieldLabel,
   fieldPlaceholder,
   hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
   readField,
-  repoRoot,
   setField,
-  startEditor,
   typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -39,7 +33,7 @@ declare const $: any;
 declare const window: any;
 
 const TYPE = 'pdm-alert';
-const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'))[TYPE] as {
+const catalog = nodeCatalog(TYPE) as {
   paletteLabel: string;
   label: Record<string, string>;
   option: Record<string, string>;
@@ -85,33 +79,10 @@ async function typeOverrides(page: Page, text: string): Promise<void> {
 }
 
 describe('pdm-alert editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor();
-      ed = await openEditor(browser, server.url, [TYPE]);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE]);
 
   test('the palette shows the node under "predictive maintenance" with its own icon', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
-    assert.equal(entry.label, catalog.paletteLabel);
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-alert\.svg/, `palette icon is ${entry.icon}`);
+    await assertInPalette(ed.page, TYPE, catalog.paletteLabel);
   });
 
   test('the edit dialog shows every field with its catalog label, options and defaults', async () => {
@@ -174,15 +145,7 @@ describe('pdm-alert editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, (
     ];
     await editNode(ed.page, id);
     try {
-      for (const [prop, bads, good] of cases) {
-        for (const bad of bads) {
-          await typeField(ed.page, prop, bad);
-          assert.equal(await readField(ed.page, prop), bad);
-          assert.equal(await hasInputError(ed.page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
-        }
-        await typeField(ed.page, prop, good);
-        assert.equal(await hasInputError(ed.page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
-      }
+      await assertFieldMarks(ed.page, cases, true);
       // Lowering "flood above" below "flood ends below" marks the latter.
       await typeField(ed.page, 'floodCount', '6');
       assert.equal(await hasInputError(ed.page, 'floodEndCount'), true, 'flood end 8 above flood start 6 accepted');

@@ -3,32 +3,25 @@
  * options and defaults, field validation (threshold, warm-up, retraining, root, save interval),
  * the feature checkboxes, output port labels and the help panel.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import {
-  TIMEOUTS,
   addNode,
+  assertFieldMarks,
+  assertInPalette,
   closeEditor,
   editNode,
   editorSuiteSkip,
   fieldLabel,
   fieldPlaceholder,
   hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
   readField,
-  repoRoot,
-  startEditor,
   typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -36,7 +29,7 @@ declare const RED: any;
 declare const $: any;
 
 const TYPE = 'pdm-anomaly';
-const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'))[TYPE] as {
+const catalog = nodeCatalog(TYPE) as {
   paletteLabel: string;
   label: Record<string, string>;
   option: Record<string, string>;
@@ -47,36 +40,13 @@ const FIELDS = ['root', 'method', 'scope', 'assetClass', 'features', 'warmupWind
 const CLASSES = ['motor', 'pump', 'compressor', 'fan', 'conveyor', 'gearbox'];
 
 describe('pdm-anomaly editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor({ settings: { contextStorage: { memory: { module: 'memory' }, file: { module: 'localfilesystem' } } } });
-      ed = await openEditor(browser, server.url, [TYPE]);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE], { settings: { contextStorage: { memory: { module: 'memory' }, file: { module: 'localfilesystem' } } } });
 
   const options = (sel: string) => ed.page.locator(`${sel} option`).evaluateAll((els: any[]) => els.map((e) => [e.value, (e.textContent as string).trim()]));
   const checked = (stat: string) => ed.page.evaluate((s: string) => $(`#pdm-anomaly-stat-${s}`).prop('checked') as boolean, stat);
 
   test('the palette shows the node under "predictive maintenance" with its own icon', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
-    assert.equal(entry.label, catalog.paletteLabel);
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-anomaly\.svg/, `palette icon is ${entry.icon}`);
+    await assertInPalette(ed.page, TYPE, catalog.paletteLabel);
   });
 
   test('the dialog opens with every field under its catalog label, with the documented defaults and options', async () => {
@@ -119,15 +89,7 @@ describe('pdm-anomaly editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 },
     ];
     await editNode(ed.page, id);
     try {
-      for (const [prop, bads, good] of cases) {
-        for (const bad of bads) {
-          await typeField(ed.page, prop, bad);
-          assert.equal(await readField(ed.page, prop), bad);
-          assert.equal(await hasInputError(ed.page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
-        }
-        await typeField(ed.page, prop, good);
-        assert.equal(await hasInputError(ed.page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
-      }
+      await assertFieldMarks(ed.page, cases, true);
       await typeField(ed.page, 'threshold', '1.2');
     } finally {
       await closeEditor(ed.page, 'done');

@@ -6,23 +6,16 @@
  * The harness's field helpers address `#node-input-<prop>`; a config node's dialog uses
  * `#node-config-input-<prop>`, so the config-dialog helpers live here.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
-  TIMEOUTS,
   editorSuiteSkip,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  repoRoot,
-  startEditor,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -30,9 +23,7 @@ declare const RED: any;
 declare const $: any;
 
 const TYPE = 'pdm-asset';
-const catalog = JSON.parse(
-  fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'),
-)[TYPE] as { paletteLabel: string; label: Record<string, string>; placeholder: Record<string, string> };
+const catalog = nodeCatalog(TYPE) as { paletteLabel: string; label: Record<string, string>; placeholder: Record<string, string> };
 
 const CLASSES = ['motor', 'pump', 'compressor', 'fan', 'conveyor', 'gearbox'];
 const FIELDS = ['assetId', 'assetClass', 'site', 'area', 'line', 'ratedCurrentA', 'ratedPowerKW', 'ratedSpeedRpm', 'ratedVoltageV', 'sensors', 'limits', 'thresholds'];
@@ -114,26 +105,7 @@ async function configHasError(page: Page, prop: string): Promise<boolean> {
 // ---------------------------------------------------------------------------------------------
 
 describe('pdm-asset editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor();
-      ed = await openEditor(browser, server.url, [TYPE, 'pdm-twin']);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE, 'pdm-twin']);
 
   test('is a config node: not in the palette, labelled by name, else asset id, else the palette label', async () => {
     const info = await ed.page.evaluate((type: string) => {

@@ -3,32 +3,29 @@
  * options, defaults, field validation, credentials (password field; never in an export nor in
  * flows.json after a deploy), the core TLS configuration picker, output port labels and the help.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import {
   TIMEOUTS,
   addNode,
+  assertFieldMarks,
+  assertInPalette,
   closeEditor,
   editNode,
   editorSuiteSkip,
   fieldLabel,
   fieldPlaceholder,
   hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
+  outputPortTooltip,
   readField,
-  repoRoot,
-  startEditor,
   typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -36,7 +33,7 @@ declare const RED: any;
 declare const $: any;
 
 const TYPE = 'pdm-buffer';
-const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'))[TYPE] as {
+const catalog = nodeCatalog(TYPE) as {
   paletteLabel: string;
   label: Record<string, string>;
   option: Record<string, string>;
@@ -45,42 +42,11 @@ const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'l
 };
 const FIELDS = ['broker', 'protocol', 'clientId', 'user', 'password', 'tls', 'keepalive', 'root', 'journal', 'maxMB', 'maxAgeH', 'overflow', 'syncMs', 'window', 'reconnectSec'];
 
-async function outputPortTooltip(page: Page, id: string, index: number): Promise<string> {
-  await page.mouse.move(5, 5);
-  await page.locator('.red-ui-flow-port-tooltip').waitFor({ state: 'detached' });
-  await page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-port-output`).nth(index).hover();
-  const tip = page.locator('.red-ui-flow-port-tooltip');
-  await tip.waitFor({ state: 'visible' });
-  return (await tip.evaluate((el: any) => (el.textContent as string).replace(/\s+/g, ' ').trim())) as string;
-}
-
 describe('pdm-buffer editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor();
-      ed = await openEditor(browser, server.url, [TYPE, 'tls-config']);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE, 'tls-config']);
 
   test('the palette shows the node under "predictive maintenance" with its own icon', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
-    assert.equal(entry.label, catalog.paletteLabel);
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-buffer\.svg/, `palette icon is ${entry.icon}`);
+    await assertInPalette(ed.page, TYPE, catalog.paletteLabel);
   });
 
   test('the edit dialog shows every field with its catalog label, options and defaults', async () => {
@@ -131,14 +97,7 @@ describe('pdm-buffer editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, 
     ];
     await editNode(ed.page, id);
     try {
-      for (const [prop, bads, good] of cases) {
-        for (const bad of bads) {
-          await typeField(ed.page, prop, bad);
-          assert.equal(await hasInputError(ed.page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
-        }
-        await typeField(ed.page, prop, good);
-        assert.equal(await hasInputError(ed.page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
-      }
+      await assertFieldMarks(ed.page, cases);
       await typeField(ed.page, 'window', '0');
     } finally {
       await closeEditor(ed.page, 'done');
@@ -170,7 +129,7 @@ describe('pdm-buffer editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, 
     assert.equal(held.password, 'pa55-Secret');
     const exported = await ed.page.evaluate((id: string) => JSON.stringify(RED.nodes.createExportableNodeSet([RED.nodes.node(id)])), id);
     assert.doesNotMatch(exported, /pa55-Secret|gateway-7/, 'credentials in an export');
-    const flowsFile = path.join(server!.userDir, 'flows.json');
+    const flowsFile = path.join(ed.server.userDir, 'flows.json');
     await ed.page.locator('#red-ui-header-button-deploy').click();
     // A confirmation (e.g. unused configuration nodes) is answered with Deploy.
     const confirm = ed.page.locator('#node-dialog-confirm-deploy-deploy');
@@ -179,7 +138,7 @@ describe('pdm-buffer editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, 
     const flows = fs.readFileSync(flowsFile, 'utf8');
     assert.match(flows, new RegExp(id), 'the node was deployed');
     assert.doesNotMatch(flows, /pa55-Secret|gateway-7/, 'credentials in flows.json');
-    const creds = fs.readFileSync(path.join(server!.userDir, 'flows_cred.json'), 'utf8');
+    const creds = fs.readFileSync(path.join(ed.server.userDir, 'flows_cred.json'), 'utf8');
     assert.match(creds, /pa55-Secret/, 'the password is in the credentials file');
     // After a deploy the editor only knows that a password exists.
     await editNode(ed.page, id);

@@ -6,29 +6,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   TIMEOUTS,
   addNode,
+  assertFieldMarks,
   closeEditor,
   editNode,
   editorSuiteSkip,
   fieldLabel,
-  hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
   paletteEntry,
   readField,
-  repoRoot,
-  startEditor,
-  typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 import { alertEvent } from '../fixtures/cmms/alerts';
 import { ContractServer } from '../fixtures/cmms/servers';
@@ -39,7 +32,7 @@ declare const $: any;
 
 const TYPE = 'pdm-cmms';
 const TARGET = 'pdm-cmms-target';
-const catalogOf = (type: string) => JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8'))[type];
+const catalogOf = nodeCatalog;
 const catalog = catalogOf(TYPE);
 const tcatalog = catalogOf(TARGET);
 
@@ -92,37 +85,24 @@ async function configFieldInvalid(page: Page, prop: string): Promise<boolean> {
 }
 
 describe('pdm-cmms editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
   let cmms: ContractServer | undefined;
-
-  before(
-    async () => {
-      cmms = await ContractServer.start('webhook');
-      browser = await launchBrowser();
-      // A deployed node whose target answers 401 (no token configured): it retries, and shows its queue.
-      const event = JSON.stringify(alertEvent({ episodeId: 'ED-1', seq: 1, transition: 'raised', tier: 'action' }));
-      server = await startEditor({
-        flows: [
-          { id: 'edtab', type: 'tab', label: 'cmms' },
-          { id: 'edtarget', type: TARGET, name: 'local webhook', kind: 'webhook', url: cmms.url, timeoutSec: '2' },
-          { id: 'edinject', type: 'inject', z: 'edtab', x: 100, y: 100, name: 'alert', props: [{ p: 'payload' }], payload: event, payloadType: 'json', repeat: '', once: false, topic: '', wires: [['edcmms']] },
-          { id: 'edcmms', type: TYPE, z: 'edtab', x: 300, y: 100, name: 'tickets', target: 'edtarget', createTier: 'action', onChange: 'update', onClear: 'comment', root: 'pdm', retryBaseSec: '0.2', retryMaxSec: '1', maxAttempts: '1000', wires: [[], [], [], []] },
-        ],
-      });
-      ed = await openEditor(browser, server.url, [TYPE, TARGET]);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
+  before(async () => {
+    cmms = await ContractServer.start('webhook');
+  });
+  // A deployed node whose target answers 401 (no token configured): it retries, and shows its queue.
+  const ed = useEditorSuite([TYPE, TARGET], () => {
+    const event = JSON.stringify(alertEvent({ episodeId: 'ED-1', seq: 1, transition: 'raised', tier: 'action' }));
+    return {
+      flows: [
+        { id: 'edtab', type: 'tab', label: 'cmms' },
+        { id: 'edtarget', type: TARGET, name: 'local webhook', kind: 'webhook', url: cmms!.url, timeoutSec: '2' },
+        { id: 'edinject', type: 'inject', z: 'edtab', x: 100, y: 100, name: 'alert', props: [{ p: 'payload' }], payload: event, payloadType: 'json', repeat: '', once: false, topic: '', wires: [['edcmms']] },
+        { id: 'edcmms', type: TYPE, z: 'edtab', x: 300, y: 100, name: 'tickets', target: 'edtarget', createTier: 'action', onChange: 'update', onClear: 'comment', root: 'pdm', retryBaseSec: '0.2', retryMaxSec: '1', maxAttempts: '1000', wires: [[], [], [], []] },
+      ],
+    };
+  });
   after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-      await cmms?.close();
-    }
+    await cmms?.close();
   });
 
   test('the palette shows the node under "predictive maintenance" with its own icon; the target is a config node', async () => {
@@ -174,14 +154,7 @@ describe('pdm-cmms editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, ()
     ];
     await editNode(ed.page, id);
     try {
-      for (const [prop, bads, good] of cases) {
-        for (const bad of bads) {
-          await typeField(ed.page, prop, bad);
-          assert.equal(await hasInputError(ed.page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
-        }
-        await typeField(ed.page, prop, good);
-        assert.equal(await hasInputError(ed.page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
-      }
+      await assertFieldMarks(ed.page, cases);
     } finally {
       await closeEditor(ed.page, 'done');
     }
@@ -253,7 +226,7 @@ describe('pdm-cmms editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, ()
   });
 
   test('a deployed node whose target fails shows its queue depth in the status', async () => {
-    const res = await fetch(`${server!.url}inject/edinject`, { method: 'POST' });
+    const res = await fetch(`${ed.server.url}inject/edinject`, { method: 'POST' });
     assert.equal(res.status, 200);
     await ed.page.waitForFunction(() => {
       const n = RED.nodes.node('edcmms');

@@ -2,7 +2,15 @@
  * Editor test harness: a real Node-RED 4.1 runtime in a child process with this package installed
  * in a throw-away userDir, and Debian's headless Chromium driven by playwright-core.
  *
- * Generic over node type and field id, so every node's editor test can reuse it:
+ * Generic over node type and field id, so every node's editor test can reuse it. A suite gets its
+ * ready page from one fixture, which starts everything before the first test and cleans up after the last:
+ *
+ *   describe('pdm-normalise editor', { skip: editorSuiteSkip() }, () => {
+ *     const ed = useEditorSuite(['pdm-normalise']);
+ *     test('...', async () => { const id = await addNode(ed.page, 'pdm-normalise'); ... });
+ *   });
+ *
+ * The building blocks, for a suite that needs its own runtime:
  *
  *   const editor = await startEditor();
  *   const browser = await launchBrowser();
@@ -21,6 +29,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -473,4 +483,85 @@ export async function openHelp(page: Page, type: string): Promise<HelpPanel> {
     text: (await section.locator(':scope > .red-ui-help').innerText()).trim(),
     sections: (await section.locator('h3').allInnerTexts()).map((s) => s.trim()),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suite fixture
+
+/** What a suite's tests use: the editor page (as openEditor gives it), the browser and the runtime. */
+export interface EditorSuite extends EditorPage {
+  browser: Browser;
+  server: EditorServer;
+}
+
+/**
+ * The fixture every node's editor suite uses: call it inside describe(). Its before() launches
+ * headless Chromium (first, so a missing Chromium fails at once), starts a runtime with `options`
+ * (or what the function returns, for options known only once an earlier before() ran) and opens
+ * the editor until RED knows `types`; its after() closes the browser and stops the runtime.
+ * The returned object is filled in by before(), so read its fields only inside tests and hooks.
+ */
+export function useEditorSuite(types: string[], options: StartOptions | (() => StartOptions) = {}): EditorSuite {
+  const suite = {} as EditorSuite;
+  let browser: Browser | undefined;
+  let server: EditorServer | undefined;
+  before(
+    async () => {
+      browser = await launchBrowser();
+      server = await startEditor(typeof options === 'function' ? options() : options);
+      Object.assign(suite, { browser, server }, await openEditor(browser, server.url, types));
+    },
+    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
+  );
+  after(async () => {
+    try {
+      await browser?.close();
+    } finally {
+      await server?.stop();
+    }
+  });
+  return suite;
+}
+
+/** A node's message catalog (nodes/<type>/locales/en-US/<type>.json), the part under its type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function nodeCatalog(type: string): any {
+  return JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', type, 'locales', 'en-US', `${type}.json`), 'utf8'))[type];
+}
+
+/** Asserts the palette shows `type` under "predictive maintenance" with `label` and the package's own icon. */
+export async function assertInPalette(page: Page, type: string, label: string): Promise<PaletteEntry> {
+  const entry = await paletteEntry(page, type);
+  assert.ok(entry, `${type} is not in the palette`);
+  assert.equal(entry.category, 'predictive maintenance');
+  assert.equal(entry.label, label);
+  const icon = `icons/${packageName}/${type}.svg`.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  assert.match(entry.icon, new RegExp(icon), `palette icon is ${entry.icon}`);
+  return entry;
+}
+
+/** The tooltip the canvas shows when hovering output port `index` of node `id`. */
+export async function outputPortTooltip(page: Page, id: string, index: number): Promise<string> {
+  await page.mouse.move(5, 5);
+  await page.locator('.red-ui-flow-port-tooltip').waitFor({ state: 'detached' });
+  await page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-port-output`).nth(index).hover();
+  const tip = page.locator('.red-ui-flow-port-tooltip');
+  await tip.waitFor({ state: 'visible' });
+  return (await tip.evaluate((el: any) => (el.textContent as string).replace(/\s+/g, ' ').trim())) as string;
+}
+
+/**
+ * Types each bad value into its field and asserts the field is marked invalid, then the good value
+ * and asserts the mark is gone. With `readBack`, also asserts each bad value stays in the field.
+ */
+export async function assertFieldMarks(page: Page, cases: Array<[string, string[], string]>, readBack = false): Promise<void> {
+  for (const [prop, bads, good] of cases) {
+    for (const bad of bads) {
+      await typeField(page, prop, bad);
+      if (readBack) assert.equal(await readField(page, prop), bad);
+      assert.equal(await hasInputError(page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
+    }
+    await typeField(page, prop, good);
+    assert.equal(await hasInputError(page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
+  }
 }

@@ -3,32 +3,28 @@
  * options, defaults, field validation, the password as a credential (never in an export nor in
  * flows.json after a deploy), the core TLS configuration picker, output port labels and the help.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
 import {
   TIMEOUTS,
   addNode,
+  assertFieldMarks,
+  assertInPalette,
   closeEditor,
   editNode,
   editorSuiteSkip,
   fieldLabel,
-  fieldPlaceholder,
   hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
+  outputPortTooltip,
   readField,
-  repoRoot,
-  startEditor,
   typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -36,7 +32,7 @@ declare const RED: any;
 declare const $: any;
 
 const TYPE = 'pdm-history';
-const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'))[TYPE] as {
+const catalog = nodeCatalog(TYPE) as {
   paletteLabel: string;
   label: Record<string, string>;
   option: Record<string, string>;
@@ -44,42 +40,11 @@ const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'l
 };
 const FIELDS = ['host', 'port', 'database', 'user', 'password', 'tls', 'schema', 'variant', 'batchRows', 'maxDelayMs', 'maxQueueRows', 'rawDays', 'aggregateDays', 'longDays', 'maintenanceMin'];
 
-async function outputPortTooltip(page: Page, id: string, index: number): Promise<string> {
-  await page.mouse.move(5, 5);
-  await page.locator('.red-ui-flow-port-tooltip').waitFor({ state: 'detached' });
-  await page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-port-output`).nth(index).hover();
-  const tip = page.locator('.red-ui-flow-port-tooltip');
-  await tip.waitFor({ state: 'visible' });
-  return (await tip.evaluate((el: any) => (el.textContent as string).replace(/\s+/g, ' ').trim())) as string;
-}
-
 describe('pdm-history editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor();
-      ed = await openEditor(browser, server.url, [TYPE, 'tls-config']);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE, 'tls-config']);
 
   test('the palette shows the node under "predictive maintenance" with its own icon', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
-    assert.equal(entry.label, catalog.paletteLabel);
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-history\.svg/, `palette icon is ${entry.icon}`);
+    await assertInPalette(ed.page, TYPE, catalog.paletteLabel);
   });
 
   test('the edit dialog shows every field with its catalog label, options and defaults', async () => {
@@ -127,14 +92,7 @@ describe('pdm-history editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 },
     ];
     await editNode(ed.page, id);
     try {
-      for (const [prop, bads, good] of cases) {
-        for (const bad of bads) {
-          await typeField(ed.page, prop, bad);
-          assert.equal(await hasInputError(ed.page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
-        }
-        await typeField(ed.page, prop, good);
-        assert.equal(await hasInputError(ed.page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
-      }
+      await assertFieldMarks(ed.page, cases);
       await typeField(ed.page, 'port', '0');
     } finally {
       await closeEditor(ed.page, 'done');
@@ -164,7 +122,7 @@ describe('pdm-history editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 },
     assert.equal(held.password, 'pg-Secret-77');
     const exported = await ed.page.evaluate((id: string) => JSON.stringify(RED.nodes.createExportableNodeSet([RED.nodes.node(id)])), id);
     assert.doesNotMatch(exported, /pg-Secret-77/, 'password in an export');
-    const flowsFile = path.join(server!.userDir, 'flows.json');
+    const flowsFile = path.join(ed.server.userDir, 'flows.json');
     await ed.page.locator('#red-ui-header-button-deploy').click();
     const confirm = ed.page.locator('#node-dialog-confirm-deploy-deploy');
     await Promise.race([confirm.waitFor({ state: 'visible', timeout: 3000 }).then(() => confirm.click()), ed.page.waitForFunction(() => !RED.nodes.dirty(), undefined, { timeout: 3000 })]).catch(() => {});
@@ -172,7 +130,7 @@ describe('pdm-history editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 },
     const flows = fs.readFileSync(flowsFile, 'utf8');
     assert.match(flows, new RegExp(id), 'the node was deployed');
     assert.doesNotMatch(flows, /pg-Secret-77/, 'password in flows.json');
-    assert.match(fs.readFileSync(path.join(server!.userDir, 'flows_cred.json'), 'utf8'), /pg-Secret-77/, 'the password is in the credentials file');
+    assert.match(fs.readFileSync(path.join(ed.server.userDir, 'flows_cred.json'), 'utf8'), /pg-Secret-77/, 'the password is in the credentials file');
     await editNode(ed.page, id);
     try {
       assert.notEqual(await readField(ed.page, 'password'), 'pg-Secret-77');

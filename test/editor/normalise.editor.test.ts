@@ -2,15 +2,12 @@
  * pdm-normalise in the real Node-RED 4.1 editor, in headless Chromium: palette, edit dialog
  * labels from the catalog, field validation and the help panel.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
 import {
   CHROMIUM_FLAGS,
-  TIMEOUTS,
   addNode,
+  assertInPalette,
   chromiumCommandLine,
   closeEditor,
   editNode,
@@ -19,62 +16,32 @@ import {
   fieldPlaceholder,
   fieldType,
   hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
   readField,
-  repoRoot,
-  startEditor,
   typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 const TYPE = 'pdm-normalise';
-const catalog = JSON.parse(
-  fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'),
-)[TYPE] as { label: Record<string, string>; placeholder: Record<string, string> };
+const catalog = nodeCatalog(TYPE) as { label: Record<string, string>; placeholder: Record<string, string> };
 
 const FIELDS = ['root', 'property', 'site', 'area', 'line', 'ranges', 'stuckCount', 'dedupe', 'maxFuture'];
 
 describe('pdm-normalise editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser(); // first: fails at once when Chromium is missing
-      server = await startEditor();
-      ed = await openEditor(browser, server.url, [TYPE]);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE]);
 
   test('Chromium runs with the project flags', async () => {
-    const cmd = await chromiumCommandLine(browser!);
+    const cmd = await chromiumCommandLine(ed.browser);
     for (const flag of CHROMIUM_FLAGS) assert.ok(cmd.split(/\s+/).includes(flag), `${flag} missing from: ${cmd}`);
     assert.match(cmd, /--user-data-dir=\S+/);
   });
 
   test('the palette shows the node under "predictive maintenance"', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
+    const entry = await assertInPalette(ed.page, TYPE, 'normalise');
     assert.equal(entry.header, 'predictive maintenance');
-    assert.equal(entry.label, 'normalise');
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-normalise\.svg/, `palette icon is ${entry.icon}`);
   });
 
   test('the edit dialog shows every field with its catalog label and defaults', async () => {

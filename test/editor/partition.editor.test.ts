@@ -3,33 +3,26 @@
  * labels and defaults from the catalog, four labelled outputs, validation of the instance name,
  * the partition map (JSON or an environment variable) and the root topic, and the help panel.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import {
-  TIMEOUTS,
   addNode,
+  assertInPalette,
   closeEditor,
   editNode,
   editorSuiteSkip,
   fieldLabel,
   fieldType,
   hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
   readField,
-  repoRoot,
   setField,
-  startEditor,
   typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 // Browser-side globals, used only inside page.evaluate callbacks.
@@ -38,7 +31,7 @@ declare const RED: any;
 declare const $: any;
 
 const TYPE = 'pdm-partition';
-const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'))[TYPE] as {
+const catalog = nodeCatalog(TYPE) as {
   label: Record<string, string>;
   outputs: Record<string, string>;
   kind: Record<string, string>;
@@ -46,33 +39,10 @@ const catalog = JSON.parse(fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'l
 const FIELDS = ['instance', 'map', 'root', 'kind', 'qos'];
 
 describe('pdm-partition editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor();
-      ed = await openEditor(browser, server.url, [TYPE]);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE]);
 
   test('the palette shows the node under "predictive maintenance" with its icon', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
-    assert.equal(entry.label, 'partition');
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-partition\.svg/, `palette icon is ${entry.icon}`);
+    await assertInPalette(ed.page, TYPE, 'partition');
   });
 
   test('the edit dialog shows every field with its catalog label and the defaults; four labelled outputs', async () => {

@@ -3,24 +3,19 @@
  * dialog (add rows, row validation marking the row and the node, JSON and CSV import through the
  * runtime's parser), the zone presets, and the help panel.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import {
-  TIMEOUTS,
   addNode,
+  assertInPalette,
   closeEditor,
   editNode,
   editorSuiteSkip,
-  launchBrowser,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
-  startEditor,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 import { ZONE_PRESETS } from '../../nodes/lib/retrofit/zones';
 
@@ -58,33 +53,10 @@ async function addRegisterRow(page: Page, values: Record<string, string>): Promi
 const hasError = (row: Locator, field: string) => row.locator(`.pdm-f-${field}`).evaluate((el: any) => el.classList.contains('input-error'));
 
 describe('pdm-retrofit editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor();
-      ed = await openEditor(browser, server.url, [TYPE]);
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE]);
 
   test('the palette shows the node under "predictive maintenance" with its own icon', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
-    assert.equal(entry.label, 'retrofit');
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-retrofit\.svg/, `palette icon is ${entry.icon}`);
+    await assertInPalette(ed.page, TYPE, 'retrofit');
   });
 
   test('a new node is valid; the dialog has the four tabs with catalog labels', async () => {

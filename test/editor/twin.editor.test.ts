@@ -3,32 +3,28 @@
  * options, field validation, the Fleet ace editor (value kept on Done, dropped on Cancel, invalid
  * fleet text makes the node invalid), output port labels and the help panel.
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   TIMEOUTS,
   addNode,
+  assertFieldMarks,
+  assertInPalette,
   closeEditor,
   editNode,
   editorSuiteSkip,
   fieldLabel,
   fieldPlaceholder,
   hasInputError,
-  launchBrowser,
+  nodeCatalog,
   nodeProps,
-  openEditor,
   openHelp,
-  paletteEntry,
+  outputPortTooltip,
   readField,
-  repoRoot,
-  startEditor,
   typeField,
+  useEditorSuite,
   validateNode,
-  type EditorPage,
-  type EditorServer,
 } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -38,9 +34,7 @@ declare const window: any;
 declare const navigator: any;
 
 const TYPE = 'pdm-twin';
-const catalog = JSON.parse(
-  fs.readFileSync(path.join(repoRoot, 'nodes', TYPE, 'locales', 'en-US', `${TYPE}.json`), 'utf8'),
-)[TYPE] as { paletteLabel: string; label: Record<string, string>; option: Record<string, string>; outputs: Record<string, string> };
+const catalog = nodeCatalog(TYPE) as { paletteLabel: string; label: Record<string, string>; option: Record<string, string>; outputs: Record<string, string> };
 
 const CLASSES = ['motor', 'pump', 'compressor', 'fan', 'conveyor', 'gearbox'];
 const FIELDS = ['root', 'windowSec', 'staleFactor', 'snapshotSec', 'republishSec', 'unknownAssets', 'defaultClass', 'store', 'persistSec'];
@@ -59,51 +53,15 @@ async function typeFleet(page: Page, text: string): Promise<void> {
   await page.locator('#node-input-name').click();
 }
 
-/** The tooltip the canvas shows when hovering output port `index` of node `id`. */
-async function outputPortTooltip(page: Page, id: string, index: number): Promise<string> {
-  await page.mouse.move(5, 5);
-  await page.locator('.red-ui-flow-port-tooltip').waitFor({ state: 'detached' });
-  const port = page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-port-output`).nth(index);
-  await port.hover();
-  const tip = page.locator('.red-ui-flow-port-tooltip');
-  await tip.waitFor({ state: 'visible' });
-  return (await tip.evaluate((el: any) => (el.textContent as string).replace(/\s+/g, ' ').trim())) as string;
-}
-
 // ---------------------------------------------------------------------------------------------
 
 describe('pdm-twin editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, () => {
-  let server: EditorServer | undefined;
-  let browser: Browser | undefined;
-  let ed: EditorPage;
-
-  before(
-    async () => {
-      browser = await launchBrowser();
-      server = await startEditor({
-        settings: { contextStorage: { memory: { module: 'memory' }, file: { module: 'localfilesystem' } } },
-      });
-      ed = await openEditor(browser, server.url, [TYPE, 'pdm-asset']);
-      await ed.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url.replace(/\/$/, '') });
-    },
-    { timeout: TIMEOUTS.runtime + TIMEOUTS.page * 2 },
-  );
-
-  after(async () => {
-    try {
-      await browser?.close();
-    } finally {
-      await server?.stop();
-    }
-  });
+  const ed = useEditorSuite([TYPE, 'pdm-asset'], { settings: { contextStorage: { memory: { module: 'memory' }, file: { module: 'localfilesystem' } } } });
+  before(() => ed.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ed.server.url.replace(/\/$/, '') }));
 
   test('the palette shows the node under "predictive maintenance" with its own icon', async () => {
-    const entry = await paletteEntry(ed.page, TYPE);
-    assert.ok(entry, `${TYPE} is not in the palette`);
-    assert.equal(entry.category, 'predictive maintenance');
+    const entry = await assertInPalette(ed.page, TYPE, catalog.paletteLabel);
     assert.equal(entry.header, 'predictive maintenance');
-    assert.equal(entry.label, catalog.paletteLabel);
-    assert.match(entry.icon, /icons\/@pdm-twin\/node-red-pdm\/pdm-twin\.svg/, `palette icon is ${entry.icon}`);
   });
 
   test('the edit dialog shows every field with its catalog label, options and defaults', async () => {
@@ -158,15 +116,7 @@ describe('pdm-twin editor', { skip: editorSuiteSkip(), timeout: 5 * 60_000 }, ()
     ];
     await editNode(ed.page, id);
     try {
-      for (const [prop, bads, good] of cases) {
-        for (const bad of bads) {
-          await typeField(ed.page, prop, bad);
-          assert.equal(await readField(ed.page, prop), bad);
-          assert.equal(await hasInputError(ed.page, prop), true, `${prop} ${JSON.stringify(bad)} accepted`);
-        }
-        await typeField(ed.page, prop, good);
-        assert.equal(await hasInputError(ed.page, prop), false, `${prop} ${JSON.stringify(good)} still marked invalid`);
-      }
+      await assertFieldMarks(ed.page, cases, true);
       await typeField(ed.page, 'windowSec', '0');
     } finally {
       await closeEditor(ed.page, 'done');

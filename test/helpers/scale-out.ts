@@ -6,10 +6,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
+import { freePort } from '../pack/support';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 const RED_JS = require.resolve('node-red/red.js', { paths: [repoRoot] });
@@ -31,17 +31,6 @@ export async function until(check: () => boolean | Promise<boolean>, ms: number,
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux unless built otherwise). */
 const CLOCK_TICKS = (() => {
   try {
@@ -55,79 +44,6 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
-
-// ---------------------------------------------------------------------------------------------
-// mosquitto
-
-export function mosquittoBinary(): string | undefined {
-  return [process.env.PDM_MOSQUITTO, '/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => p && fs.existsSync(p));
-}
-
-export const MOSQUITTO_MISSING = 'mosquitto not found: install it with `apt-get install -y mosquitto` (as root) or set PDM_MOSQUITTO';
-
-export class Mosquitto {
-  private child: ChildProcess | undefined;
-  text = '';
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdm-scaleout-mosquitto-'));
-
-  private constructor(readonly port: number) {}
-
-  static async start(): Promise<Mosquitto> {
-    const bin = mosquittoBinary();
-    if (!bin) throw new Error(MOSQUITTO_MISSING);
-    const broker = new Mosquitto(await freePort());
-    const conf = [`listener ${broker.port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 0', 'set_tcp_nodelay true', 'log_dest stdout'];
-    fs.writeFileSync(path.join(broker.dir, 'mosquitto.conf'), conf.join('\n') + '\n');
-    if (process.getuid?.() === 0) {
-      // Started as root, mosquitto drops to the mosquitto user, which must be able to read its folder.
-      try {
-        const uid = Number(execFileSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).trim());
-        const gid = Number(execFileSync('id', ['-g', 'mosquitto'], { encoding: 'utf8' }).trim());
-        fs.chownSync(broker.dir, uid, gid);
-        fs.chownSync(path.join(broker.dir, 'mosquitto.conf'), uid, gid);
-      } catch {
-        /* no mosquitto user: it keeps running as root */
-      }
-    }
-    const child = spawn(bin, ['-c', path.join(broker.dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    broker.child = child;
-    children.add(child);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (broker.text += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (broker.text += d));
-    child.once('exit', () => children.delete(child));
-    await until(
-      () =>
-        child.exitCode !== null ||
-        new Promise<boolean>((resolve) => {
-          const s = net.connect(broker.port, '127.0.0.1', () => {
-            s.destroy();
-            resolve(true);
-          });
-          s.on('error', () => resolve(false));
-        }),
-      10_000,
-      `mosquitto listening on ${broker.port}`,
-    );
-    if (child.exitCode !== null) throw new Error(`mosquitto exited (${child.exitCode}):\n${broker.text}`);
-    return broker;
-  }
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const hard = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(hard);
-    }
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Node-RED as a child process

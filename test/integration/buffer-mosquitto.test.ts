@@ -23,14 +23,12 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { freePort, removeDir, tempDir } from '../pack/support';
 import { NodeRedChild, linkedUserDir } from '../helpers/node-red-child';
+import { MOSQUITTO_MISSING, Mosquitto, mosquittoBinary } from '../helpers/mosquitto';
 
 const RATE = 1000;
 const OUTAGE_S = Number(process.env.PDM_BUFFER_OUTAGE_S) || 60;
@@ -52,93 +50,12 @@ async function until(check: () => boolean | Promise<boolean>, ms: number, what: 
   }
 }
 
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-
-function mosquittoBinary(): string | undefined {
-  for (const p of [process.env.PDM_MOSQUITTO, '/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto']) {
-    if (p && fs.existsSync(p)) return p;
-  }
-  return undefined;
-}
 function skipReason(): string | false {
   if (mosquittoBinary()) return false;
-  const why = 'mosquitto not found: install it with `apt-get install -y mosquitto` (as root) or set PDM_MOSQUITTO';
+  const why = MOSQUITTO_MISSING;
   if (process.env.CI) return false; // under CI the suite runs and fails with this message
   console.warn(`\n${'!'.repeat(100)}\n!! BUFFER/MOSQUITTO TESTS SKIPPED: ${why}\n${'!'.repeat(100)}\n`);
   return why;
-}
-
-// ---------------------------------------------------------------------------------------------
-// mosquitto as a child process
-
-class Mosquitto {
-  private child: ChildProcess | undefined;
-  text = '';
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-    extra: string[] = [],
-  ) {
-    const conf = [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence true',
-      `persistence_location ${dir}/`,
-      'max_queued_messages 0',
-      'set_tcp_nodelay true',
-      'log_dest stdout',
-      ...extra,
-    ];
-    fs.writeFileSync(path.join(dir, 'mosquitto.conf'), conf.join('\n') + '\n');
-    // Started as root, mosquitto drops to the mosquitto user: it must own its persistence folder.
-    if (process.getuid?.() === 0) {
-      try {
-        const uid = Number(execFileSync('id', ['-u', 'mosquitto'], { encoding: 'utf8' }).trim());
-        const gid = Number(execFileSync('id', ['-g', 'mosquitto'], { encoding: 'utf8' }).trim());
-        fs.chownSync(dir, uid, gid);
-        for (const f of fs.readdirSync(dir)) fs.chownSync(path.join(dir, f), uid, gid);
-      } catch {
-        /* no mosquitto user: it keeps running as root */
-      }
-    }
-  }
-
-  async start(): Promise<void> {
-    const bin = mosquittoBinary();
-    if (!bin) throw new Error('mosquitto not found: install it with `apt-get install -y mosquitto` (as root) or set PDM_MOSQUITTO');
-    const child = spawn(bin, ['-c', path.join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    children.add(child);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.text += d));
-    child.once('exit', () => children.delete(child));
-    // Its log is block-buffered on a pipe: wait for the listener instead.
-    await until(async () => {
-      if (child.exitCode !== null) return true;
-      return new Promise<boolean>((resolve) => {
-        const s = net.connect(this.port, '127.0.0.1', () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      });
-    }, 10_000, `mosquitto listening on ${this.port}`);
-    if (child.exitCode !== null) throw new Error(`mosquitto exited (${child.exitCode}):\n${this.text}`);
-  }
-
-  /** SIGTERM: mosquitto saves its persistence database and exits. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const hard = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await gone;
-    clearTimeout(hard);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,7 +277,7 @@ describe('pdm-buffer with mosquitto and a real Node-RED runtime', { skip: skipRe
   const newBroker = async (extra: string[] = []) => {
     const dir = tempDir('mosquitto');
     dirs.push(dir);
-    const b = new Mosquitto(await freePort(), dir, extra);
+    const b = new Mosquitto(await freePort(), dir, { persistence: true, extra });
     brokers.push(b);
     return b;
   };

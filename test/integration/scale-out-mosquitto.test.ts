@@ -19,7 +19,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parsePartitionMap, type PartitionMap } from '../../nodes/lib/partition/map';
-import { MOSQUITTO_MISSING, Mosquitto, Publisher, Runtime, SIGNALS, StateWatcher, mosquittoBinary, plant, scaleOutFlow, sleep, until, type Stats } from '../helpers/scale-out';
+import { MOSQUITTO_MISSING, Mosquitto, mosquittoBinary } from '../helpers/mosquitto';
+import { Publisher, Runtime, SIGNALS, StateWatcher, plant, scaleOutFlow, sleep, until, type Stats } from '../helpers/scale-out';
 
 const ASSETS = plant(40);
 const ROUNDS = 10;

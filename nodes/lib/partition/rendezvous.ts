@@ -4,21 +4,10 @@
  * (about 1/N of them); removing one moves only its own. The order instances are listed in does not
  * matter, and no shared state or coordination is needed: every instance computes the same answer.
  */
+import { hash32 } from '../hash32';
 
-/** FNV-1a over the UTF-16 code units, then murmur3's finaliser so nearby keys spread over 32 bits. */
-export function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+// Re-exported: callers and tests read it as part of the partition API.
+export { hash32 };
 
 export interface Candidate {
   name: string;

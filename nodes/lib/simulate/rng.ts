@@ -7,21 +7,7 @@
  * from separate streams keyed by (seed, asset id, purpose), so adding an asset or a fault does
  * not change what the other assets do.
  */
-
-/** FNV-1a over the UTF-16 code units, then a murmur3 finaliser: a well-mixed 32-bit hash. */
-export function hash32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+import { hash32 } from '../hash32';
 
 export class Rng {
   private a: number;
