@@ -57,7 +57,8 @@ export interface AnomalyOptions {
    * The operating envelope: the range of the load signals (drive current, power, flow) a
    * model was trained on. When at least two of them left that range (widened by `pad` × its
    * width) in the same direction, the load moved; the anomaly is then a new operating point,
-   * not a fault, unless the condition signals (vibration) carry at least `share` of it. The
+   * not a fault, unless the condition signals (vibration) carry at least `share` of it (they
+   * hardly move with load; a shift of every signal, vibration included, stays a fault). The
    * process values that follow the load (pressures, temperatures, filter pressure drop, speed)
    * count with the load. A new operating point is masked (`operating_point`), kept, and after
    * `absorbAfter` such observations the model is retrained to take it in. `signals: []` turns
@@ -84,7 +85,7 @@ export const DEFAULT_ANOMALY_OPTIONS: AnomalyOptions = {
   scoredStates: ['idle', 'running', 'overload', 'unknown'],
   idPrefix: '',
   explainAll: true,
-  envelope: { signals: ['current', 'power', 'flow'], conditionSignals: ['vibration_velocity', 'vibration_acceleration'], pad: 0.1, share: 0.5, absorbAfter: 30 },
+  envelope: { signals: ['current', 'power', 'flow'], conditionSignals: ['vibration_velocity', 'vibration_acceleration'], pad: 0.1, share: 0.2, absorbAfter: 30 },
 };
 
 export function mergeAnomalyOptions(base: AnomalyOptions, over: PartialAnomalyOptions | undefined): AnomalyOptions {
